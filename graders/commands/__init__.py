@@ -1,0 +1,1 @@
+"""One module per CLI command; ``cli.py`` imports a command's module only when it runs."""

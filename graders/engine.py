@@ -1,0 +1,202 @@
+"""``run`` and ``validate``: the one place that times a grade and turns errors into flags.
+
+Every grader type is an ``async`` function (model and python graders wait on I/O),
+but a grader that does no I/O never suspends, so ``run`` drives its coroutine to
+the end without an event loop: no loop start-up cost on the hot path of a batch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import string
+import time
+from collections.abc import Mapping
+from typing import Any, assert_never
+
+from graders import multi, string_check, text_similarity
+from graders.context import GradeContext, RunOptions, sample_from_object, sample_from_text
+from graders.errors import GradingError, SampleParseError
+from graders.models import (
+    AnyGrader,
+    LabelModelGrader,
+    MultiGrader,
+    PythonGrader,
+    ScoreModelGrader,
+    StringCheckGrader,
+    TextSimilarityGrader,
+)
+from graders.results import RunResponse, new_errors
+from graders.validation import parse_grader
+from graders.validation import validate as _validate
+
+
+def needs_io(grader: AnyGrader) -> bool:
+    """True when grading may wait on a subprocess or the network."""
+    if isinstance(grader, MultiGrader):
+        return any(needs_io(sub) for sub in grader.graders.values())
+    if isinstance(grader, TextSimilarityGrader):
+        return grader.evaluation_metric == "cosine"
+    return isinstance(grader, PythonGrader | ScoreModelGrader | LabelModelGrader)
+
+
+async def _dispatch(grader: AnyGrader, ctx: GradeContext, errors: dict[str, Any], scores: dict[str, float]) -> float:
+    match grader:
+        case StringCheckGrader():
+            return string_check.grade(grader, ctx)
+        case TextSimilarityGrader():
+            return await text_similarity.agrade(grader, ctx)
+        case PythonGrader():
+            from graders import python_grader
+
+            return await python_grader.grade(grader, ctx)
+        case ScoreModelGrader() | LabelModelGrader():
+            from graders import model_graders
+
+            return await model_graders.grade(grader, ctx)
+        case MultiGrader():
+
+            async def score_sub(sub: AnyGrader) -> float:
+                return await _score(sub, ctx, errors, {})
+
+            rewards = await multi.sub_rewards(grader, ctx, score_sub, concurrent=needs_io(grader))
+            scores.update(rewards)
+            return multi.combine(grader, rewards)
+        case _:
+            assert_never(grader)
+
+
+async def _score(grader: AnyGrader, ctx: GradeContext, errors: dict[str, Any], scores: dict[str, float]) -> float:
+    try:
+        return await _dispatch(grader, ctx, errors, scores)
+    except GradingError as exc:
+        exc.apply(errors)
+        return 0.0
+
+
+def make_sample(model_sample: str | None, sample: Mapping[str, Any] | None) -> dict[str, Any]:
+    if sample is not None:
+        if not isinstance(sample, Mapping):
+            raise SampleParseError(f"sample must be an object, got {type(sample).__name__}")
+        text = sample.get("output_text")
+        if text is not None and not isinstance(text, str):
+            raise SampleParseError("sample.output_text must be a string")
+        return sample_from_object(dict(sample))
+    if model_sample is None:
+        model_sample = ""
+    if not isinstance(model_sample, str):
+        raise SampleParseError(f"model_sample must be a string, got {type(model_sample).__name__}")
+    return sample_from_text(model_sample)
+
+
+async def arun(
+    grader: Any,
+    model_sample: str | None = None,
+    item: Any = None,
+    *,
+    sample: Mapping[str, Any] | None = None,
+    options: RunOptions | None = None,
+) -> RunResponse:
+    """Grade one sample. Raises only :class:`GraderInvalid` (the schema refuses the grader)."""
+    model = parse_grader(grader)
+    started = time.perf_counter()
+    errors = new_errors()
+    scores: dict[str, float] = {}
+    ctx = GradeContext(sample={}, item={} if item is None else item, options=options or RunOptions())
+    try:
+        ctx.sample = make_sample(model_sample, sample)
+        reward = await _score(model, ctx, errors, scores)
+    except GradingError as exc:
+        exc.apply(errors)
+        reward = 0.0
+    return _response(model, reward, errors, scores, ctx, time.perf_counter() - started)
+
+
+def run(
+    grader: Any,
+    model_sample: str | None = None,
+    item: Any = None,
+    *,
+    sample: Mapping[str, Any] | None = None,
+    options: RunOptions | None = None,
+) -> RunResponse:
+    """Synchronous :func:`arun`: the ``/run`` response for one sample."""
+    model = parse_grader(grader)
+    coroutine = arun(model, model_sample, item, sample=sample, options=options)
+    if needs_io(model):
+        return _run_in_loop(coroutine)
+    try:
+        coroutine.send(None)
+    except StopIteration as done:
+        return done.value  # type: ignore[no-any-return]
+    coroutine.close()
+    raise RuntimeError("a grader without I/O suspended; needs_io() is out of date")
+
+
+def _run_in_loop(coroutine: Any) -> RunResponse:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine)  # type: ignore[no-any-return]
+    # Called from inside a running loop (a notebook, a server): use a private one.
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()  # type: ignore[no-any-return]
+
+
+def _response(
+    model: AnyGrader,
+    reward: float,
+    errors: dict[str, Any],
+    scores: dict[str, float],
+    ctx: GradeContext,
+    elapsed: float,
+) -> RunResponse:
+    usage = ctx.token_usage
+    total_usage: dict[str, int] | None = None
+    if usage:
+        total_usage = {}
+        for per_model in usage.values():
+            for key, value in per_model.items():
+                total_usage[key] = total_usage.get(key, 0) + value
+    return RunResponse.model_validate(
+        {
+            "reward": reward,
+            "metadata": {
+                "name": model.name or "",
+                "type": model.type,
+                "errors": errors,
+                "execution_time": elapsed,
+                "scores": scores,
+                "token_usage": total_usage,
+                "sampled_model_name": ctx.sampled_model_name,
+            },
+            "sub_rewards": dict(scores) if isinstance(model, MultiGrader) else {},
+            "model_grader_token_usage_per_model": usage,
+        }
+    )
+
+
+_ALNUM = string.ascii_letters + string.digits
+
+
+def validate(grader: Any) -> AnyGrader:
+    """What ``/validate`` does: the accepted grader (python name filled in) or GraderInvalid."""
+    model = _validate(grader)
+    return fill_defaults(model)
+
+
+def fill_defaults(model: AnyGrader) -> AnyGrader:
+    """The one default the service fills in: a python grader's missing name [seen]."""
+    if isinstance(model, PythonGrader) and model.name is None:
+        model = model.model_copy(update={"name": "grader-" + "".join(secrets.choice(_ALNUM) for _ in range(12))})
+        model.model_fields_set.add("name")
+    elif isinstance(model, MultiGrader):
+        filled = {key: fill_defaults(sub) for key, sub in model.graders.items()}
+        model = model.model_copy(update={"graders": filled})
+    return model
+
+
+def accepted_json(model: AnyGrader) -> dict[str, Any]:
+    return model.to_json()

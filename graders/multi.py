@@ -1,0 +1,33 @@
+"""multi: run every sub-grader, then ``calculate_output`` over their rewards (SEMANTICS §8).
+
+The engine supplies ``score_sub``, which runs one sub-grader and turns its error
+into flags on the shared error object (a failed sub-grader counts 0 [ours]).
+Sub-graders that call out (python, model graders) run concurrently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+from graders.context import GradeContext
+from graders.formula import compile_formula
+from graders.models import AnyGrader, MultiGrader
+
+ScoreSub = Callable[[AnyGrader], Awaitable[float]]
+
+
+async def sub_rewards(grader: MultiGrader, ctx: GradeContext, score_sub: ScoreSub, concurrent: bool) -> dict[str, float]:
+    keys = list(grader.graders)
+    if concurrent:
+        rewards = await asyncio.gather(*(score_sub(grader.graders[k]) for k in keys))
+    else:
+        # No I/O: plain awaits finish without an event loop (see engine.run).
+        rewards = [await score_sub(grader.graders[k]) for k in keys]
+    return dict(zip(keys, rewards))
+
+
+def combine(grader: MultiGrader, rewards: dict[str, float]) -> float:
+    formula = compile_formula(grader.calculate_output)
+    formula.check_keys(set(grader.graders))
+    return formula.evaluate(rewards)

@@ -1,0 +1,89 @@
+"""The ``/run`` response, with OpenAI's wire names (SEMANTICS §9)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+# Every flag the error object carries, in OpenAI's order, with its default.
+# Detail fields are strings or null; flags are booleans.
+ERROR_DEFAULTS: dict[str, Any] = {
+    "formula_parse_error": False,
+    "sample_parse_error": False,
+    "truncated_observation_error": False,
+    "unresponsive_reward_error": False,
+    "invalid_variable_error": False,
+    "invalid_variable_error_details": None,
+    "other_error": False,
+    "other_error_details": None,
+    "python_grader_server_error": False,
+    "python_grader_server_error_type": None,
+    "python_grader_runtime_error": False,
+    "python_grader_runtime_error_details": None,
+    "model_grader_server_error": False,
+    "model_grader_server_error_details": None,
+    "model_grader_refusal_error": False,
+    "model_grader_parse_error": False,
+    "model_grader_exceeded_max_tokens_error": False,
+}
+
+ERROR_FLAGS: tuple[str, ...] = tuple(k for k, v in ERROR_DEFAULTS.items() if v is False)
+
+
+def new_errors() -> dict[str, Any]:
+    return dict(ERROR_DEFAULTS)
+
+
+class RunErrors(BaseModel):
+    """The ``metadata.errors`` object: every flag present, false unless set."""
+
+    model_config = ConfigDict(extra="allow")
+
+    formula_parse_error: bool = False
+    sample_parse_error: bool = False
+    truncated_observation_error: bool = False
+    unresponsive_reward_error: bool = False
+    invalid_variable_error: bool = False
+    invalid_variable_error_details: str | None = None
+    other_error: bool = False
+    other_error_details: str | None = None
+    python_grader_server_error: bool = False
+    python_grader_server_error_type: str | None = None
+    python_grader_runtime_error: bool = False
+    python_grader_runtime_error_details: str | None = None
+    model_grader_server_error: bool = False
+    model_grader_server_error_details: str | None = None
+    model_grader_refusal_error: bool = False
+    model_grader_parse_error: bool = False
+    model_grader_exceeded_max_tokens_error: bool = False
+
+    def flags_set(self) -> list[str]:
+        return [f for f in ERROR_FLAGS if getattr(self, f)]
+
+
+class RunMetadata(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    name: str
+    type: str
+    errors: RunErrors = Field(default_factory=RunErrors)
+    execution_time: float = 0.0
+    scores: dict[str, Any] = Field(default_factory=dict)
+    token_usage: dict[str, int] | None = None
+    sampled_model_name: str | None = None
+
+
+class RunResponse(BaseModel):
+    """What ``POST /v1/fine_tuning/alpha/graders/run`` returns."""
+
+    model_config = ConfigDict(extra="allow")
+
+    reward: float
+    metadata: RunMetadata
+    sub_rewards: dict[str, Any] = Field(default_factory=dict)
+    model_grader_token_usage_per_model: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def errored(self) -> bool:
+        return bool(self.metadata.errors.flags_set())

@@ -1,0 +1,45 @@
+"""text_similarity: a metric from ``metrics.METRICS`` on the rendered strings (SEMANTICS §5).
+
+``cosine`` goes through the embeddings backend (``ctx.options.judge``) and is not
+in ``METRICS``. Inside multi and in /run the raw score is the reward; the Evals
+``pass_threshold`` is not applied here.
+"""
+
+from __future__ import annotations
+
+from graders.context import GradeContext
+from graders.errors import MetricUnavailableError
+from graders.models import TextSimilarityGrader
+from graders.template import render
+
+
+def rendered_pair(grader: TextSimilarityGrader, ctx: GradeContext) -> tuple[str, str]:
+    ns = ctx.namespaces
+    return render(grader.input, ns), render(grader.reference, ns)
+
+
+def grade(grader: TextSimilarityGrader, ctx: GradeContext) -> float:
+    from metrics import METRICS
+
+    text, reference = rendered_pair(grader, ctx)
+    metric = METRICS.get(grader.evaluation_metric)
+    if metric is None:
+        raise MetricUnavailableError(
+            f"evaluation_metric '{grader.evaluation_metric}' is accepted but not computed by this "
+            "version of the toolkit; no score was produced"
+        )
+    return metric(text, reference)
+
+
+async def agrade(grader: TextSimilarityGrader, ctx: GradeContext) -> float:
+    if grader.evaluation_metric == "cosine":
+        judge = ctx.options.judge
+        embed = getattr(judge, "cosine_similarity", None)
+        if embed is None:
+            raise MetricUnavailableError(
+                "evaluation_metric 'cosine' needs an embeddings backend; none is configured, "
+                "so no score was produced"
+            )
+        text, reference = rendered_pair(grader, ctx)
+        return float(await embed(text, reference))
+    return grade(grader, ctx)
