@@ -177,7 +177,12 @@ def _json_path(loc: tuple[Any, ...], data: Any) -> str:
     """Pydantic's loc with union tags dropped, as a JSON path (``graders.a.input[0].content``)."""
     parts: list[str] = []
     current = data
+    tag_skipped: object = None
     for element in loc:
+        if isinstance(current, dict) and element == current.get("type") and tag_skipped is not current:
+            # The union tag, checked first since input_audio's field shares its tag's name.
+            tag_skipped = current
+            continue
         if isinstance(current, dict) and isinstance(element, str) and element in current:
             current = current[element]
             parts.append(f".{element}" if parts else element)
