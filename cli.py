@@ -12,6 +12,7 @@ import click
 COMMANDS: dict[str, str] = {
     "validate": "validate",
     "run": "run",
+    "serve": "serve",
 }
 
 

@@ -1,0 +1,491 @@
+"""The HTTP server: OpenAI's ``/run`` and ``/validate`` endpoints over ``graders.engine`` (SEMANTICS §9).
+
+Decode, call the engine, encode: no grading logic lives here. What the server adds
+is what a network endpoint needs and the Python API does not:
+
+* every refusal in OpenAI's error shape ``{"error": {message, type, param, code}}``,
+  so the official ``openai`` client raises its usual exceptions (400 → BadRequestError,
+  401 → AuthenticationError, ...); a bug that escapes is a 500 in the same shape, logged;
+* an optional bearer key, a request-body limit, and a bound on python/model grades in
+  flight (a burst queues, then gets 429, which the official client retries);
+* an access log line per request (request id, grader type, reward, times).
+
+``create_app(ServerConfig(...))`` builds the ASGI app; ``graders serve`` runs it on uvicorn.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import ipaddress
+import logging
+import os
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from graders import engine
+from graders.context import RunOptions
+from graders.errors import GraderInvalid
+from graders.validation import parse_grader
+
+DEFAULT_MAX_BODY = 10 * 1024 * 1024
+PREFIXES = ("/v1", "/openai/v1")  # OpenAI's, and the one Azure OpenAI uses
+RUN_FIELDS = frozenset({"grader", "model_sample", "item"})
+VALIDATE_FIELDS = frozenset({"grader"})
+
+access_log = logging.getLogger("graders.server.access")
+error_log = logging.getLogger("graders.server")
+
+
+@dataclass
+class ServerConfig:
+    """Everything ``graders serve`` turns its flags into."""
+
+    api_key: str | None = None
+    max_body_bytes: int = DEFAULT_MAX_BODY
+    # python/model grades in flight at once, and how many more may wait before a 429.
+    max_io_concurrency: int = 8
+    max_io_queue: int = 256
+    options: RunOptions = field(default_factory=RunOptions)
+
+
+class RequestError(Exception):
+    """A refusal of the request itself, rendered in OpenAI's error shape."""
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        param: str | None = None,
+        code: str | None = None,
+        type: str = "invalid_request_error",
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.body = {"error": {"message": message, "type": type, "param": param, "code": code}}
+        self.headers = headers
+
+
+def error_response(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
+    return Response(orjson.dumps(body), status_code=status, media_type="application/json", headers=headers)
+
+
+# ------------------------------------------------------------------ request decoding
+
+
+def _json_type(value: Any) -> str:
+    names = {bool: "a boolean", int: "an integer", float: "a number", str: "a string", list: "an array"}
+    if value is None:
+        return "null"
+    return names.get(type(value), "an object")
+
+
+async def read_json_object(request: Request, limit: int, allowed: frozenset[str]) -> dict[str, Any]:
+    """The request body as a JSON object, or a RequestError saying what is wrong with it."""
+    content_type = request.headers.get("content-type")
+    # A missing content type is tolerated (OpenAI parses the body regardless); a wrong one is not,
+    # since `curl -d` sends form encoding and the user should hear why.
+    if content_type is not None and not _is_json_media_type(content_type):
+        raise RequestError(
+            415,
+            f"Unsupported content type '{content_type}': send the body as JSON with "
+            "'Content-Type: application/json'.",
+            code="unsupported_content_type",
+        )
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise _too_large(limit)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise _too_large(limit)
+        chunks.append(chunk)
+    raw = b"".join(chunks)
+    if not raw.strip():
+        raise RequestError(400, "The request body is empty; send a JSON object.", code="invalid_json")
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise RequestError(
+            400,
+            f"We could not parse the JSON body of your request ({exc}). The body must be valid "
+            "UTF-8 JSON, for example {\"grader\": {...}, \"model_sample\": \"...\"}.",
+            code="invalid_json",
+        ) from None
+    if not isinstance(body, dict):
+        raise RequestError(
+            400, f"The request body must be a JSON object, got {_json_type(body)}.", code="invalid_type"
+        )
+    for key in body:
+        if key not in allowed:
+            raise RequestError(
+                400, f"Unrecognized request argument supplied: {key}", param=key, code="unknown_parameter"
+            )
+    return body
+
+
+def _is_json_media_type(value: str) -> bool:
+    media, _, params = value.partition(";")
+    media = media.strip().lower()
+    if media != "application/json" and not (media.startswith("application/") and media.endswith("+json")):
+        return False
+    for param in params.split(";"):
+        name, _, charset = param.partition("=")
+        if name.strip().lower() == "charset" and charset.strip().strip('"').lower() not in ("utf-8", "utf8"):
+            return False
+    return True
+
+
+def _too_large(limit: int) -> RequestError:
+    return RequestError(
+        413, f"The request body is larger than this server's limit of {limit} bytes.", code="request_too_large"
+    )
+
+
+def _required(body: dict[str, Any], name: str) -> Any:
+    if name not in body or body[name] is None:
+        raise RequestError(400, f"Missing required parameter: '{name}'.", param=name, code="missing_required_parameter")
+    return body[name]
+
+
+# ------------------------------------------------------------------ concurrency
+
+
+class IOLimiter:
+    """At most ``concurrency`` python/model grades at once; ``queue`` more may wait, the rest get 429."""
+
+    def __init__(self, concurrency: int, queue: int) -> None:
+        self._semaphore = asyncio.Semaphore(max(1, concurrency))
+        self._queue = max(0, queue)
+        self._waiting = 0
+
+    @contextlib.asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        if self._semaphore.locked():
+            if self._waiting >= self._queue:
+                raise RequestError(
+                    429,
+                    "The server is busy with python/model grades; retry shortly.",
+                    type="requests",
+                    code="rate_limit_exceeded",
+                    headers={"retry-after": "1"},
+                )
+            self._waiting += 1
+            try:
+                await self._semaphore.acquire()
+            finally:
+                self._waiting -= 1
+        else:
+            await self._semaphore.acquire()
+        try:
+            yield
+        finally:
+            self._semaphore.release()
+
+
+# ------------------------------------------------------------------ endpoints
+
+
+def _note(request: Request, **values: Any) -> None:
+    """Record what the access log should say about this request."""
+    record = request.scope.get("graders.log")
+    if record is not None:
+        record.update(values)
+
+
+def make_endpoints(config: ServerConfig) -> tuple[Callable[[Request], Awaitable[Response]], ...]:
+    limiter = IOLimiter(config.max_io_concurrency, config.max_io_queue)
+    options = config.options
+    limit = config.max_body_bytes
+
+    async def run(request: Request) -> Response:
+        body = await read_json_object(request, limit, RUN_FIELDS)
+        grader = _required(body, "grader")
+        model_sample = _required(body, "model_sample")
+        if not isinstance(model_sample, str):
+            raise RequestError(
+                400,
+                f"Invalid type for 'model_sample': expected a string, but got {_json_type(model_sample)} instead.",
+                param="model_sample",
+                code="invalid_type",
+            )
+        _note(request, grader_type=grader.get("type") if isinstance(grader, dict) else None)
+        model = parse_grader(grader)
+        item = body.get("item")
+        # CPU graders take microseconds and never suspend: run them inline, unqueued.
+        if engine.needs_io(model):
+            async with limiter.slot():
+                result = await engine.arun(model, model_sample, item, options=options)
+        else:
+            result = await engine.arun(model, model_sample, item, options=options)
+        _note(request, reward=result.reward, execution_time=result.metadata.execution_time,
+              flags=result.metadata.errors.flags_set() or None)
+        return Response(result.__pydantic_serializer__.to_json(result), media_type="application/json")
+
+    async def validate(request: Request) -> Response:
+        body = await read_json_object(request, limit, VALIDATE_FIELDS)
+        grader = _required(body, "grader")
+        _note(request, grader_type=grader.get("type") if isinstance(grader, dict) else None)
+        model = engine.validate(grader)
+        return Response(orjson.dumps({"grader": engine.accepted_json(model)}), media_type="application/json")
+
+    async def health(request: Request) -> Response:
+        return Response(b'{"status":"ok"}', media_type="application/json")
+
+    return run, validate, health
+
+
+# ------------------------------------------------------------------ error handlers
+
+
+async def _on_request_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestError)
+    return error_response(exc.status, exc.body, exc.headers)
+
+
+async def _on_grader_invalid(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, GraderInvalid)
+    _note(request, problems=len(exc.problems))
+    return error_response(400, exc.to_openai_error())
+
+
+async def _on_http_exception(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 404:
+        message = f"Invalid URL ({request.method} {request.url.path})"
+    elif exc.status_code == 405:
+        message = f"Method {request.method} is not allowed on {request.url.path}"
+    else:
+        message = str(exc.detail)
+    body = {"error": {"message": message, "type": "invalid_request_error", "param": None, "code": None}}
+    return error_response(exc.status_code, body, dict(exc.headers or {}))
+
+
+INTERNAL_ERROR = {
+    "error": {
+        "message": "The server had an error while processing your request; it has been logged.",
+        "type": "server_error",
+        "param": None,
+        "code": "internal_error",
+    }
+}
+
+
+async def _on_bug(request: Request, exc: Exception) -> Response:
+    # Starlette re-raises after this response; OuterMiddleware logs it once.
+    return error_response(500, INTERNAL_ERROR)
+
+
+# ------------------------------------------------------------------ outer middleware
+
+
+class OuterMiddleware:
+    """Request id, bearer key, access log, and the last line of defence against a 500 page."""
+
+    def __init__(self, app: ASGIApp, api_key: str | None) -> None:
+        self.app = app
+        self.api_key = api_key.encode() if api_key else None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        request_id = "req_" + os.urandom(12).hex()
+        record: dict[str, Any] = {}
+        scope["graders.log"] = record
+        status = 0
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", ()), (b"x-request-id", request_id.encode())]
+            await send(message)
+
+        try:
+            refusal = self._auth_refusal(scope)
+            if refusal is not None:
+                await refusal(scope, receive, send_with_id)
+            else:
+                await self.app(scope, receive, send_with_id)
+        except Exception:
+            error_log.exception("unhandled error in %s %s (%s)", scope["method"], scope["path"], request_id)
+            if status == 0:
+                await error_response(500, INTERNAL_ERROR)(scope, receive, send_with_id)
+        finally:
+            if access_log.isEnabledFor(logging.INFO):
+                client = scope.get("client")
+                access_log.info(
+                    "%s %s %s %s",
+                    scope["method"],
+                    scope["path"],
+                    status,
+                    request_id,
+                    extra={
+                        "request_id": request_id,
+                        "method": scope["method"],
+                        "path": scope["path"],
+                        "status": status,
+                        "client": client[0] if client else None,
+                        "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+                        "grader": record,
+                    },
+                )
+
+    def _auth_refusal(self, scope: Scope) -> Response | None:
+        if self.api_key is None:
+            return None
+        given = None
+        for name, value in scope["headers"]:
+            if name == b"authorization":
+                scheme, _, token = value.partition(b" ")
+                if scheme.lower() == b"bearer":
+                    given = token.strip()
+            elif name == b"api-key" and given is None:  # Azure OpenAI's header
+                given = value.strip()
+        if given and hmac.compare_digest(given, self.api_key):
+            return None
+        if not given:
+            message = (
+                "You didn't provide an API key. You need to provide your API key in an Authorization "
+                "header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY)."
+            )
+            code = None
+        else:
+            message = "Incorrect API key provided. Use the key this grader server was started with."
+            code = "invalid_api_key"
+        body = {"error": {"message": message, "type": "invalid_request_error", "param": None, "code": code}}
+        return error_response(401, body, {"www-authenticate": 'Bearer realm="graders"'})
+
+
+# ------------------------------------------------------------------ the app
+
+
+def create_app(config: ServerConfig | None = None) -> ASGIApp:
+    config = config or ServerConfig()
+    run, validate, health = make_endpoints(config)
+    routes = [Route("/health", health, methods=["GET"])]
+    for prefix in PREFIXES:
+        routes.append(Route(f"{prefix}/fine_tuning/alpha/graders/run", run, methods=["POST"]))
+        routes.append(Route(f"{prefix}/fine_tuning/alpha/graders/validate", validate, methods=["POST"]))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        await close_backends(config.options)
+
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers={
+            RequestError: _on_request_error,
+            GraderInvalid: _on_grader_invalid,
+            HTTPException: _on_http_exception,
+            Exception: _on_bug,
+        },
+    )
+    return OuterMiddleware(app, config.api_key)
+
+
+async def close_backends(options: RunOptions) -> None:
+    """Close whatever the run options hold (judge client, sandbox pool) at shutdown."""
+    for backend in (options.judge, options.python_limits):
+        for name in ("aclose", "close"):
+            closer = getattr(backend, name, None)
+            if callable(closer):
+                outcome = closer()
+                if asyncio.iscoroutine(outcome):
+                    await outcome
+                break
+
+
+def is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def bind_refusal(host: str, api_key: str | None, allow_public_without_key: bool) -> str | None:
+    """Why binding ``host`` is refused, or None: a public bind needs a key unless explicitly allowed."""
+    if is_loopback(host) or api_key or allow_public_without_key:
+        return None
+    return (
+        f"refusing to listen on {host} without an API key: anyone who can reach this address could "
+        "run python graders and spend your judge budget. Set --api-key (or GRADERS_API_KEY), "
+        "or pass --allow-public-without-key if you really mean it."
+    )
+
+
+# ------------------------------------------------------------------ logging
+
+
+class AccessFormatter(logging.Formatter):
+    """One line per request: ``req_… 127.0.0.1 "POST /v1/…/run" 200 string_check reward=1 grade=0.03ms total=0.4ms``."""
+
+    def __init__(self, as_json: bool = False) -> None:
+        super().__init__()
+        self.as_json = as_json
+
+    def format(self, record: logging.LogRecord) -> str:
+        info = getattr(record, "grader", None)
+        if info is None:  # not an access record: fall back to a plain line
+            return f"{self.formatTime(record)} {record.levelname} {record.getMessage()}"
+        grade_ms = info.get("execution_time")
+        fields = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
+            "request_id": getattr(record, "request_id", None),
+            "client": getattr(record, "client", None),
+            "method": getattr(record, "method", None),
+            "path": getattr(record, "path", None),
+            "status": getattr(record, "status", None),
+            "grader_type": info.get("grader_type"),
+            "reward": info.get("reward"),
+            "flags": info.get("flags"),
+            "execution_time_ms": None if grade_ms is None else round(grade_ms * 1000, 3),
+            "duration_ms": getattr(record, "duration_ms", None),
+        }
+        if self.as_json:
+            return orjson.dumps(fields, default=str).decode()
+        line = f'{fields["request_id"]} {fields["client"]} "{fields["method"]} {fields["path"]}" {fields["status"]}'
+        if fields["grader_type"] is not None:
+            line += f" {fields['grader_type']}"
+        if fields["reward"] is not None:
+            line += f" reward={fields['reward']:g}"
+        if fields["flags"]:
+            line += f" flags={','.join(fields['flags'])}"
+        if fields["execution_time_ms"] is not None:
+            line += f" grade={fields['execution_time_ms']}ms"
+        return line + f" total={fields['duration_ms']}ms"
+
+
+def configure_logging(*, as_json: bool = False, access: bool = True) -> None:
+    """Access lines on stderr (text or JSON); errors with tracebacks on stderr."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(AccessFormatter(as_json))
+    access_log.handlers[:] = [handler]
+    access_log.propagate = False
+    access_log.setLevel(logging.INFO if access else logging.WARNING)
+    if not error_log.handlers:
+        errors = logging.StreamHandler()
+        errors.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        error_log.addHandler(errors)
+        error_log.propagate = False
