@@ -166,6 +166,8 @@ def pydantic_problems(exc: ValidationError, data: Any) -> list[Problem]:
     seen: set[tuple[str, str]] = set()
     for error in exc.errors():
         path = _json_path(error["loc"], data)
+        if error["type"] in ("union_tag_invalid", "union_tag_not_found"):
+            path = f"{path}.type" if path else "type"  # the discriminator is the field at fault
         message = _message(error)
         if (path, message) not in seen:
             seen.add((path, message))

@@ -101,7 +101,7 @@ def _problems(grader: Any) -> list[tuple[str, str]]:
 
 def test_unknown_type_is_one_clear_problem() -> None:
     [(path, message)] = _problems({"type": "regex_check", "name": "x"})
-    assert "regex_check" in message and "string_check" in message
+    assert path == "type" and "regex_check" in message and "string_check" in message
 
 
 def test_missing_type() -> None:
@@ -158,7 +158,7 @@ def test_message_content_problem_path() -> None:
 def test_multi_inside_multi_is_refused() -> None:
     inner = {"type": "multi", "name": "i", "graders": {}, "calculate_output": "1"}
     [(path, message)] = _problems({"type": "multi", "name": "m", "graders": {"x": inner}, "calculate_output": "x"})
-    assert path == "graders.x" and "'multi'" in message
+    assert path == "graders.x.type" and "'multi'" in message
 
 
 def test_label_model_is_not_a_top_level_grader() -> None:
