@@ -1,0 +1,209 @@
+"""One OpenAI-compatible endpoint, called politely: bounded concurrency, retries, cache.
+
+The official ``openai`` client does the HTTP (its own retries switched off, so that the
+backoff here is one documented policy, tunable in tests). Its connection pool and the
+concurrency semaphore belong to the event loop that made them, so they are made
+lazily per running loop and closed when that loop's ``asyncio.run`` winds down (a
+guard task is cancelled then and closes the client): ``engine.run`` starts a fresh
+loop per call and must never meet a client bound to a dead one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import json
+import random
+import threading
+import time
+import weakref
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import openai
+
+from graders.backends.cache import ResponseCache, request_key
+from graders.backends.config import JudgeConfig
+from graders.errors import ModelGraderServerError
+
+# 408 and 409 are what OpenAI's own client retries besides 429 and 5xx.
+RETRY_STATUSES = frozenset({408, 409, 429})
+
+
+class JudgeRequestError(ModelGraderServerError):
+    """A request failed for good (after retries, or at once for a 4xx). Sets model_grader_server_error."""
+
+    def __init__(self, details: str, status: int | None = None) -> None:
+        self.status = status
+        super().__init__(details)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_retries: int = 4
+    backoff: float = 0.5
+    max_backoff: float = 30.0
+
+    def wait(self, attempt: int, retry_after: float | None) -> float:
+        """Seconds before retry number ``attempt`` (0-based): what the server asked, else backoff."""
+        if retry_after is not None:
+            return min(max(retry_after, 0.0), self.max_backoff)
+        # Exponential with jitter in [50%, 100%] so that a burst of 429s does not retry in step.
+        return min(self.backoff * (2**attempt), self.max_backoff) * random.uniform(0.5, 1.0)
+
+
+def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
+    """``retry-after-ms`` (OpenAI's), else ``Retry-After`` in seconds or as an HTTP date."""
+    for name, divisor in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
+        value = headers.get(name)
+        if value is None:
+            continue
+        try:
+            return float(value) / divisor
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if value:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        return max(when.timestamp() - time.time(), 0.0)
+    return None
+
+
+@dataclass
+class Stats:
+    requests: int = 0  # HTTP requests sent, retries included
+    cache_hits: int = 0
+    retries: int = 0
+    failures: int = 0
+
+
+class _LoopState:
+    def __init__(self, client: openai.AsyncOpenAI, concurrency: int) -> None:
+        self.client = client
+        self.semaphore = asyncio.Semaphore(concurrency)
+        self.guard: asyncio.Task[None] | None = None
+
+
+ENDPOINTS = ("chat/completions", "embeddings", "fine_tuning/alpha/graders/run")
+
+
+class Transport:
+    def __init__(self, config: JudgeConfig, cache: ResponseCache | None = None) -> None:
+        self.config = config
+        self.base_url = config.resolved_base_url
+        self.policy = RetryPolicy(config.max_retries, config.backoff, config.max_backoff)
+        self.cache = cache
+        self.stats = Stats()
+        self._states: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopState] = weakref.WeakKeyDictionary()
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------ per-loop client
+    def _state(self) -> _LoopState:
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            state = self._states.get(loop)
+            if state is None:
+                api_key = self.config.resolved_api_key
+                if api_key is None:
+                    raise JudgeRequestError(
+                        "no judge is configured: set OPENAI_API_KEY (and OPENAI_BASE_URL for a "
+                        "self-hosted server) or pass --judge-base-url / --judge-api-key"
+                    )
+                client = openai.AsyncOpenAI(
+                    base_url=self.base_url, api_key=api_key, timeout=self.config.timeout, max_retries=0
+                )
+                state = _LoopState(client, self.config.concurrency)
+                self._states[loop] = state
+                state.guard = loop.create_task(self._guard(loop, state), name="graders-judge-client")
+        return state
+
+    async def _guard(self, loop: asyncio.AbstractEventLoop, state: _LoopState) -> None:
+        try:
+            await loop.create_future()  # until the loop's runner cancels us on shutdown
+        finally:
+            with self._lock:
+                if self._states.get(loop) is state:
+                    del self._states[loop]
+            await state.client.close()
+
+    async def aclose(self) -> None:
+        """Close this loop's client now (otherwise it closes when the loop shuts down)."""
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            state = self._states.pop(loop, None)
+        if state is not None:
+            if state.guard is not None:
+                state.guard.cancel()
+            await state.client.close()
+
+    # ------------------------------------------------------------ requests
+    async def post(self, endpoint: str, body: dict[str, Any], *, use_cache: bool = True) -> Any:
+        """POST ``body`` to ``endpoint`` (one of ENDPOINTS); the response JSON."""
+        key = None
+        if self.cache is not None and use_cache:
+            key = request_key(self.base_url, endpoint, body)
+            hit = await self.cache.get(key)
+            if hit is not None:
+                self.stats.cache_hits += 1
+                return hit
+        value = await self._send_with_retries(endpoint, body)
+        if key is not None and self.cache is not None:
+            await self.cache.put(key, value)
+        return value
+
+    async def _send_with_retries(self, endpoint: str, body: dict[str, Any]) -> Any:
+        state = self._state()
+        attempt = 0
+        while True:
+            try:
+                async with state.semaphore:
+                    self.stats.requests += 1
+                    return await self._send(state.client, endpoint, body)
+            except openai.APIStatusError as exc:
+                retryable = exc.status_code in RETRY_STATUSES or exc.status_code >= 500
+                failure = f"HTTP {exc.status_code}: {_error_message(exc)}"
+                status: int | None = exc.status_code
+                retry_after = retry_after_seconds(exc.response.headers)
+            except openai.APITimeoutError:
+                retryable, status, retry_after = True, None, None
+                failure = f"timed out after {self.config.timeout:g} s"
+            except openai.APIConnectionError as exc:
+                retryable, status, retry_after = True, None, None
+                failure = f"connection failed: {exc.__cause__ or exc}"
+            except ValueError as exc:  # a 200 whose body is not JSON
+                retryable, status, retry_after = False, None, None
+                failure = f"response is not JSON: {exc}"
+            if not retryable or attempt >= self.policy.max_retries:
+                self.stats.failures += 1
+                tries = f" after {attempt + 1} attempts" if attempt else ""
+                raise JudgeRequestError(f"POST {self.base_url}/{endpoint} failed{tries}: {failure}", status)
+            await asyncio.sleep(self.policy.wait(attempt, retry_after))
+            attempt += 1
+            self.stats.retries += 1
+
+    async def _send(self, client: openai.AsyncOpenAI, endpoint: str, body: dict[str, Any]) -> Any:
+        if endpoint == "chat/completions":
+            raw: Any = await client.chat.completions.with_raw_response.create(**body)
+        elif endpoint == "embeddings":
+            raw = await client.embeddings.with_raw_response.create(**body)
+        elif endpoint == "fine_tuning/alpha/graders/run":
+            raw = await client.fine_tuning.alpha.graders.with_raw_response.run(**body)
+        else:
+            raise ValueError(f"unknown endpoint {endpoint!r}")
+        # The raw body: the SDK's typed models lag the service (token_usage is a dict
+        # there, an int in the SDK), and parsing a dict is all a grader needs.
+        return json.loads(raw.http_response.content)
+
+
+def _error_message(exc: openai.APIStatusError) -> str:
+    body = exc.body
+    if isinstance(body, dict):
+        inner = body.get("error", body)
+        if isinstance(inner, dict) and inner.get("message"):
+            return str(inner["message"])
+    text = exc.response.text if exc.response is not None else ""
+    return (text or exc.message)[:500]
