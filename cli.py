@@ -13,6 +13,7 @@ COMMANDS: dict[str, str] = {
     "validate": "validate",
     "run": "run",
     "serve": "serve",
+    "preflight": "preflight",
 }
 
 
