@@ -7,7 +7,6 @@ the end without an event loop: no loop start-up cost on the hot path of a batch.
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 import string
 import time
@@ -134,6 +133,8 @@ def run(
 
 
 def _run_in_loop(coroutine: Any) -> RunResponse:
+    import asyncio  # not at module level: the CLI's start-up path does not need it
+
     try:
         asyncio.get_running_loop()
     except RuntimeError:
@@ -153,6 +154,18 @@ def _response(
     ctx: GradeContext,
     elapsed: float,
 ) -> RunResponse:
+    return RunResponse.model_validate(response_dict(model, reward, errors, scores, ctx, elapsed))
+
+
+def response_dict(
+    model: AnyGrader,
+    reward: float,
+    errors: dict[str, Any],
+    scores: dict[str, float],
+    ctx: GradeContext,
+    elapsed: float,
+) -> dict[str, Any]:
+    """The ``/run`` response as plain JSON-ready data, equal to ``RunResponse.model_dump(mode="json")``."""
     usage = ctx.token_usage
     total_usage: dict[str, int] | None = None
     if usage:
@@ -160,22 +173,63 @@ def _response(
         for per_model in usage.values():
             for key, value in per_model.items():
                 total_usage[key] = total_usage.get(key, 0) + value
-    return RunResponse.model_validate(
-        {
-            "reward": reward,
-            "metadata": {
-                "name": model.name or "",
-                "type": model.type,
-                "errors": errors,
-                "execution_time": elapsed,
-                "scores": scores,
-                "token_usage": total_usage,
-                "sampled_model_name": ctx.sampled_model_name,
-            },
-            "sub_rewards": dict(scores) if isinstance(model, MultiGrader) else {},
-            "model_grader_token_usage_per_model": usage,
-        }
-    )
+    return {
+        "reward": float(reward),
+        "metadata": {
+            "name": model.name or "",
+            "type": model.type,
+            "errors": errors,
+            "execution_time": elapsed,
+            "scores": scores,
+            "token_usage": total_usage,
+            "sampled_model_name": ctx.sampled_model_name,
+        },
+        "sub_rewards": dict(scores) if isinstance(model, MultiGrader) else {},
+        "model_grader_token_usage_per_model": usage,
+    }
+
+
+async def arun_dict(
+    model: AnyGrader,
+    model_sample: str | None = None,
+    item: Any = None,
+    *,
+    sample: Mapping[str, Any] | None = None,
+    options: RunOptions | None = None,
+) -> dict[str, Any]:
+    """:func:`arun` for an already parsed grader, returning :func:`response_dict` (no pydantic per row).
+
+    The batch hot path: the caller parses the grader once and reuses the model.
+    """
+    started = time.perf_counter()
+    errors = new_errors()
+    scores: dict[str, float] = {}
+    ctx = GradeContext(sample={}, item={} if item is None else item, options=options or RunOptions())
+    try:
+        ctx.sample = make_sample(model_sample, sample)
+        reward = await _score(model, ctx, errors, scores)
+    except GradingError as exc:
+        exc.apply(errors)
+        reward = 0.0
+    return response_dict(model, reward, errors, scores, ctx, time.perf_counter() - started)
+
+
+def run_dict(
+    model: AnyGrader,
+    model_sample: str | None = None,
+    item: Any = None,
+    *,
+    sample: Mapping[str, Any] | None = None,
+    options: RunOptions | None = None,
+) -> dict[str, Any]:
+    """Synchronous :func:`arun_dict` for a grader without I/O (``needs_io(model)`` is false)."""
+    coroutine = arun_dict(model, model_sample, item, sample=sample, options=options)
+    try:
+        coroutine.send(None)
+    except StopIteration as done:
+        return done.value  # type: ignore[no-any-return]
+    coroutine.close()
+    raise RuntimeError("a grader without I/O suspended; use arun_dict for graders that need I/O")
 
 
 _ALNUM = string.ascii_letters + string.digits

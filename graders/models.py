@@ -34,7 +34,7 @@ Role = Literal["user", "assistant", "system", "developer"]
 
 
 class _Wire(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, defer_build=True)
 
     def to_json(self) -> dict[str, Any]:
         """The wire JSON: what was given, nothing dropped, no defaults invented."""

@@ -7,7 +7,6 @@ Sub-graders that call out (python, model graders) run concurrently.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 
 from graders.context import GradeContext
@@ -20,6 +19,8 @@ ScoreSub = Callable[[AnyGrader], Awaitable[float]]
 async def sub_rewards(grader: MultiGrader, ctx: GradeContext, score_sub: ScoreSub, concurrent: bool) -> dict[str, float]:
     keys = list(grader.graders)
     if concurrent:
+        import asyncio  # only graders that wait on I/O get here
+
         rewards = await asyncio.gather(*(score_sub(grader.graders[k]) for k in keys))
     else:
         # No I/O: plain awaits finish without an event loop (see engine.run).

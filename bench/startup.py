@@ -1,0 +1,55 @@
+"""CLI start-up: `graders validate` on a small grader, against `python -c pass` as the baseline.
+
+Target (issue 2): median ≤ 0.3 s on this machine, heavy libraries imported lazily.
+Run: python -m bench.startup
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench.report import write_section
+
+RUNS = 15
+TARGET_S = 0.3
+GRADER = {"type": "string_check", "name": "exact", "input": "{{ sample.output_text }}", "reference": "{{ item.answer }}", "operation": "eq"}
+
+
+def median_seconds(command: list[str]) -> float:
+    times = []
+    for _ in range(RUNS):
+        started = time.perf_counter()
+        subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def main() -> None:
+    console_script = shutil.which("graders", path=str(Path(sys.executable).parent)) or "graders"
+    with tempfile.TemporaryDirectory() as tmp:
+        grader = Path(tmp) / "grader.json"
+        grader.write_text(json.dumps(GRADER))
+        baseline = median_seconds([sys.executable, "-c", "pass"])
+        ours = median_seconds([console_script, "validate", str(grader)])
+    verdict = "ok" if ours <= TARGET_S else "OVER TARGET"
+    line = (
+        f"graders validate  median {ours * 1000:.0f} ms   python -c pass  median {baseline * 1000:.0f} ms   "
+        f"ratio {ours / baseline:.1f}x   target ≤ {TARGET_S * 1000:.0f} ms: {verdict}"
+    )
+    print(line)
+    write_section(
+        "CLI start-up (bench/startup.py)",
+        f"| command | median of {RUNS} |\n|---|---|\n| `graders validate grader.json` | {ours * 1000:.0f} ms |\n"
+        f"| `python -c pass` (baseline) | {baseline * 1000:.0f} ms |\n\nratio {ours / baseline:.1f}x; target ≤ 300 ms: **{verdict}**",
+    )
+
+
+if __name__ == "__main__":
+    main()
