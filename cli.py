@@ -14,6 +14,7 @@ COMMANDS: dict[str, str] = {
     "run": "run",
     "serve": "serve",
     "preflight": "preflight",
+    "test": "test",
 }
 
 
