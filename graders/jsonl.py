@@ -37,19 +37,28 @@ def parse_line(index: int, raw: bytes | str) -> Line:
         return Line(index, None, f"invalid JSON: {exc}")
 
 
+def decode_line(index: int, raw: bytes | str) -> Line:
+    """One raw line (as :func:`iter_raw` gives it) → a :class:`Line`; a blank line is an error."""
+    if not raw.strip():
+        return Line(index, None, "empty line")
+    return parse_line(index, raw)
+
+
+def iter_raw(path: str | Path, *, skip: int = 0) -> Iterator[tuple[int, bytes]]:
+    """``(index, raw bytes)`` of every line, unparsed: for callers that parse elsewhere (worker processes)."""
+    with open(path, "rb") as handle:
+        for index, raw in enumerate(handle):
+            if index >= skip:
+                yield index, raw
+
+
 def iter_lines(path: str | Path, *, skip: int = 0) -> Iterator[Line]:
     """Every line of ``path`` in order (blank lines included, as errors), streaming.
 
     ``skip`` lines are passed over without being parsed (resume).
     """
-    with open(path, "rb") as handle:
-        for index, raw in enumerate(handle):
-            if index < skip:
-                continue
-            if not raw.strip():
-                yield Line(index, None, "empty line")
-                continue
-            yield parse_line(index, raw)
+    for index, raw in iter_raw(path, skip=skip):
+        yield decode_line(index, raw)
 
 
 def iter_objects(path: str | Path) -> Iterator[Line]:
