@@ -16,6 +16,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 _EXPORTS: dict[str, str] = {
+    "as_reward_function": "graders.adapters",
     "RunOptions": "graders.context",
     "arun": "graders.engine",
     "run": "graders.engine",
@@ -55,6 +56,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # for type checkers and IDEs: the same names, eagerly
+    from graders.adapters import as_reward_function
     from graders.context import RunOptions
     from graders.engine import arun, run, validate
     from graders.errors import GraderInvalid, GradingError, Problem
