@@ -96,7 +96,9 @@ def scan_file(
             row = line.value
             scan.rows += 1
             problems = check_row(row)
-            for severity, message in problems:
+            if problems:  # one finding per row, the worst severity first
+                severity = "error" if any(s == "error" for s, _ in problems) else "warning"
+                message = "; ".join(m for _, m in sorted(problems, key=lambda p: p[0] != "error"))
                 findings.at_line(severity, path, line.number, f"data.format.{row_format}", message)
             if not any(severity == "error" for severity, _ in problems):
                 scan.well_formed += 1
@@ -141,8 +143,9 @@ def _report_misses(misses: list[RefMisses], scan: FileScan, findings: Findings) 
         )
         if miss.ref.required:
             findings.error(miss.ref.where, "grader.item_reference", what + " (those rows would get reward 0 with an error)")
-        else:
-            findings.warning(miss.ref.where, "grader.item_reference", what + " (the grader gets None there)")
+        elif miss.count == scan.rows:
+            # An optional read (.get, or guarded by `in`) handles absence; absent from every row, it is likely a typo.
+            findings.warning(miss.ref.where, "grader.item_reference", what + " (read as optional, but never present: a typo?)")
 
 
 def _report_counts(scan: FileScan, row_format: str, findings: Findings) -> None:

@@ -173,8 +173,11 @@ def python_item_refs(source: str, where: str) -> list[ItemRef]:
     _, items = _param_names(tree)
     guarded = _guarded(tree, items)
     found: dict[Path, tuple[bool, int]] = {}
-    for path, required, line in _uses(tree, items):
-        required = required and not any(path[: len(g)] == g for g in guarded)
+    via_get: set[Path] = set()
+    for path, subscript, line in _uses(tree, items):
+        if not subscript:
+            via_get.add(path)
+        required = subscript and not any(path[: len(g)] == g for g in guarded)
         previous = found.get(path)
         if previous is None or (required and not previous[0]):
             found[path] = (required, line)
@@ -183,7 +186,7 @@ def python_item_refs(source: str, where: str) -> list[ItemRef]:
         p for p in found if not any(len(q) > len(p) and q[: len(p)] == p and found[q][0] >= found[p][0] for q in found)
     ]
     return [
-        ItemRef(where, f"{_render('item', p, found[p][0])} (source line {found[p][1]})", found[p][0], path=p)
+        ItemRef(where, f"{_render('item', p, p not in via_get or found[p][0])} (source line {found[p][1]})", found[p][0], path=p)
         for p in sorted(longest, key=lambda p: (found[p][1], str(p)))
     ]
 
@@ -197,8 +200,8 @@ def _python_output_json_uses(source: str) -> list[str]:
     return [f"sample output_json (source line {line})" for line in lines]
 
 
-def _render(root: str, path: Path, required: bool) -> str:
-    if required:
+def _render(root: str, path: Path, subscript: bool) -> str:
+    if subscript:
         return root + "".join(f"[{k!r}]" for k in path)
     head = root + "".join(f"[{k!r}]" for k in path[:-1])
     return f"{head}.get({path[-1]!r})"
