@@ -15,6 +15,7 @@ COMMANDS: dict[str, str] = {
     "serve": "serve",
     "preflight": "preflight",
     "test": "test",
+    "score": "score",
 }
 
 

@@ -48,7 +48,7 @@ from graders.engine import arun_dict, needs_io, run_dict
 from graders.jsonl import Line, decode_line, iter_raw
 from graders.models import AnyGrader
 from graders.rows import RowError, RowInput, row_input
-from graders.summary import Summary, metric_signatures
+from graders.summary import Summary, metric_names, metric_signatures
 from graders.validation import parse_grader
 
 CHUNK_SIZE = 500
@@ -130,11 +130,25 @@ async def ascore_line(
 _WORKER: tuple[AnyGrader, str | None, Summary] | None = None
 
 
+def warm_up(model: AnyGrader) -> None:
+    """Import what the grader's metrics import lazily, so that row 0's execution_time is not an import."""
+    from metrics import METRICS
+
+    for name in metric_names(model):
+        metric = METRICS.get(name)
+        if metric is not None:
+            try:
+                metric("warm up", "warm up")
+            except Exception:  # a metric that cannot run here fails again, as a flag, on each row
+                pass
+
+
 def _init_worker(model: AnyGrader, sample_field: str | None, template: Summary) -> None:
     # Ctrl-C is the parent's to handle: it stops feeding and shuts the pool down.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     global _WORKER
     _WORKER = (model, sample_field, template)
+    warm_up(model)
 
 
 def _score_chunk(first: int, raws: list[bytes]) -> tuple[bytes, Summary]:
@@ -403,6 +417,8 @@ def score_file(
     jobs = max(1, jobs or os.cpu_count() or 1)
     if total - done <= chunk_size:
         jobs = 1  # one chunk: starting workers would cost more than it saves
+    if jobs == 1:
+        warm_up(model)
     started = time.perf_counter()
     before = done
     if progress:
