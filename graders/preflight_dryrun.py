@@ -27,7 +27,9 @@ from graders.preflight_findings import Findings, list_rows
 from graders.results import ERROR_FLAGS
 from graders.rows import RowError, row_input
 
-BACKEND_FLAGS = frozenset({"python_grader_server_error", "model_grader_server_error"})
+# other_error of a metric with no backend here (cosine without embeddings): MetricUnavailableError.
+BACKEND_OTHER = "other_error (no backend)"
+BACKEND_FLAGS = frozenset({"python_grader_server_error", "model_grader_server_error", BACKEND_OTHER})
 # invalid_variable_error about {{ sample.* }}: the sample given by --sample-field lacks what the
 # grader reads (e.g. it is not JSON); a fact about that sample, not the job. Item references are
 # checked on every row by the file scan.
@@ -50,6 +52,8 @@ class DryRun:
     skipped_lines: list[int] = field(default_factory=list)
     flags: dict[str, FlagCount] = field(default_factory=dict)
     rewards: list[float] = field(default_factory=list, repr=False)
+    clean: int = 0  # rows graded without any flag
+    clean_values: set[float] = field(default_factory=set, repr=False)  # up to 2 distinct: enough for "constant?"
 
     def distribution(self) -> dict[str, Any]:
         values = [r for r in self.rewards if math.isfinite(r)]
@@ -108,10 +112,16 @@ def dry_run(
             result.graded += 1
             result.rewards.append(response.reward)
             errors = response.metadata.errors
+            if not response.errored and math.isfinite(response.reward):
+                result.clean += 1
+                if len(result.clean_values) < 2:
+                    result.clean_values.add(response.reward)
             for flag in ERROR_FLAGS:
                 if getattr(errors, flag):
                     if flag == "invalid_variable_error" and _about_sample(errors.invalid_variable_error_details):
                         flag = SAMPLE_VARIABLE
+                    elif flag == "other_error" and "backend" in (errors.other_error_details or ""):
+                        flag = BACKEND_OTHER
                     count = result.flags.setdefault(flag, FlagCount())
                     count.count += 1
                     if len(count.lines) < 10:
@@ -145,11 +155,11 @@ def _report(result: DryRun, findings: Findings, where: str) -> None:
             findings.warning(where, "dryrun.sample", message + "; the given sample lacks what the grader reads")
         else:
             findings.error(where, "dryrun.flag", message)
-    finite = [r for r in result.rewards if math.isfinite(r)]
-    if len(finite) >= 2 and min(finite) == max(finite):
+    if result.clean >= 2 and len(result.clean_values) == 1:
+        (value,) = result.clean_values
         findings.warning(
             where,
             "dryrun.no_signal",
-            f"dry run on {result.path}: every one of {len(finite)} rows got reward {finite[0]:g}; "
+            f"dry run on {result.path}: every one of {result.clean} rows graded without error got reward {value:g}; "
             "a grader without signal gives reinforcement fine-tuning nothing to learn from",
         )
