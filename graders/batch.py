@@ -259,17 +259,24 @@ def _io_outputs(
                 await loop.run_in_executor(None, put, batch)
 
         window: deque[asyncio.Future[dict[str, Any]]] = deque()
-        for line in lines:
-            if stop.is_set():
-                return
-            window.append(asyncio.ensure_future(one(line)))
-            if len(window) >= 4 * concurrency:
+        try:
+            for line in lines:
+                if stop.is_set():
+                    return
+                window.append(asyncio.ensure_future(one(line)))
+                if len(window) >= 4 * concurrency:
+                    await emit_ready(block=True)
+                elif window[0].done():
+                    await emit_ready(block=False)
+                await asyncio.sleep(0)  # let started rows progress while reading
+            while window and not stop.is_set():
                 await emit_ready(block=True)
-            elif window[0].done():
-                await emit_ready(block=False)
-            await asyncio.sleep(0)  # let started rows progress while reading
-        while window and not stop.is_set():
-            await emit_ready(block=True)
+        finally:
+            # Stopped or failed: cancel the rows still in flight and collect their outcomes,
+            # so that no task is left with an exception nobody retrieved.
+            for task in window:
+                task.cancel()
+            await asyncio.gather(*window, return_exceptions=True)
 
     def run() -> None:
         try:

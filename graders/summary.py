@@ -179,7 +179,10 @@ def _edges(lo: float, hi: float, n: int) -> list[tuple[float, float]]:
 
 def reward_range(grader: AnyGrader) -> tuple[float, float]:
     if isinstance(grader, ScoreModelGrader):
-        return grader.effective_range()
+        value: Any = grader.effective_range
+        lo, hi = value() if callable(value) else value
+        if lo < hi:  # an invalid range is the grade's problem (a flag), not the histogram's
+            return (float(lo), float(hi))
     return (0.0, 1.0)
 
 
