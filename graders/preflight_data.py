@@ -25,6 +25,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 from graders.jsonl import iter_objects
 from graders.preflight_findings import Findings, list_rows
 from graders.preflight_refs import ItemRef
@@ -35,9 +37,16 @@ UNSUPPORTED_RFT_CONTENT = frozenset({"input_audio", "file"})  # "text or image c
 
 
 def row_hash(row: Any) -> bytes:
-    """A stable hash of the row's canonical JSON (key order and spacing do not matter)."""
-    canonical = json.dumps(row, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.blake2b(canonical.encode("utf-8"), digest_size=16).digest()
+    """A stable hash of the row's canonical JSON (key order and spacing do not matter).
+
+    orjson with sorted keys for speed; json for what orjson refuses (integers beyond
+    64 bits). Hashes are only compared within one run, so the two never need to agree.
+    """
+    try:
+        canonical = orjson.dumps(row, option=orjson.OPT_SORT_KEYS)
+    except TypeError:
+        canonical = json.dumps(row, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return hashlib.blake2b(canonical, digest_size=16).digest()
 
 
 @dataclass

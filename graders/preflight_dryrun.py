@@ -16,16 +16,16 @@ from __future__ import annotations
 
 import math
 import statistics
+from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from graders.context import RunOptions
-from graders.engine import run
 from graders.jsonl import iter_objects
 from graders.models import AnyGrader
 from graders.preflight_findings import Findings, list_rows
 from graders.results import ERROR_FLAGS
-from graders.rows import RowError, row_input
 
 # other_error of a metric with no backend here (cosine without embeddings): MetricUnavailableError.
 BACKEND_OTHER = "other_error (no backend)"
@@ -93,43 +93,59 @@ def dry_run(
     limit: int | None = None,
     options: RunOptions | None = None,
 ) -> DryRun:
-    """Grade the rows of ``path``; ``where`` is the grader's JSON path for findings."""
+    """Grade the rows of ``path``; ``where`` is the grader's JSON path for findings.
+
+    Grading goes through :func:`graders.batch.score_rows` (concurrent for graders that
+    wait on I/O); outputs come back in order, so a queue of line numbers maps them back.
+    """
+    from graders.batch import score_rows
+
     result = DryRun(path, sample_field)
-    try:
+    numbers: deque[int] = deque()
+
+    def rows() -> Iterator[Any]:
+        fed = 0
         for line in iter_objects(path):
-            if limit is not None and result.graded >= limit:
-                break
-            if line.error is not None:
-                continue  # reported by the file scan
-            try:
-                given = row_input(line.value, sample_field)
-            except RowError:
-                result.skipped += 1
-                if len(result.skipped_lines) < 10:
-                    result.skipped_lines.append(line.number)
-                continue
-            response = run(grader, given.model_sample, given.item, sample=given.sample, options=options)
-            result.graded += 1
-            result.rewards.append(response.reward)
-            errors = response.metadata.errors
-            if not response.errored and math.isfinite(response.reward):
-                result.clean += 1
-                if len(result.clean_values) < 2:
-                    result.clean_values.add(response.reward)
-            for flag in ERROR_FLAGS:
-                if getattr(errors, flag):
-                    if flag == "invalid_variable_error" and _about_sample(errors.invalid_variable_error_details):
-                        flag = SAMPLE_VARIABLE
-                    elif flag == "other_error" and "backend" in (errors.other_error_details or ""):
-                        flag = BACKEND_OTHER
-                    count = result.flags.setdefault(flag, FlagCount())
-                    count.count += 1
-                    if len(count.lines) < 10:
-                        count.lines.append(line.number)
+            if limit is not None and fed >= limit:
+                return
+            if line.error is None:  # unreadable lines are reported by the file scan
+                fed += 1
+                numbers.append(line.number)
+                yield line.value
+
+    try:
+        for out in score_rows(grader, rows(), sample_field=sample_field, options=options):
+            _add(result, numbers.popleft(), out)
     except OSError:
         return result  # reported by the file scan
     _report(result, findings, where)
     return result
+
+
+def _add(result: DryRun, number: int, out: dict[str, Any]) -> None:
+    if "error" in out:  # the row could not be graded: no sample at --sample-field
+        result.skipped += 1
+        if len(result.skipped_lines) < 10:
+            result.skipped_lines.append(number)
+        return
+    reward = float(out["reward"])
+    errors = out["metadata"]["errors"]
+    result.graded += 1
+    result.rewards.append(reward)
+    flags = [flag for flag in ERROR_FLAGS if errors.get(flag)]
+    if not flags and math.isfinite(reward):
+        result.clean += 1
+        if len(result.clean_values) < 2:
+            result.clean_values.add(reward)
+    for flag in flags:
+        if flag == "invalid_variable_error" and _about_sample(errors.get("invalid_variable_error_details")):
+            flag = SAMPLE_VARIABLE
+        elif flag == "other_error" and "backend" in (errors.get("other_error_details") or ""):
+            flag = BACKEND_OTHER
+        count = result.flags.setdefault(flag, FlagCount())
+        count.count += 1
+        if len(count.lines) < 10:
+            count.lines.append(number)
 
 
 def _about_sample(details: str | None) -> bool:
