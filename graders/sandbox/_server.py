@@ -1,0 +1,665 @@
+"""The sandbox fork server: one per host process, one forked child per grade.
+
+Run by ``graders.sandbox.pool`` as ``python -I _server.py FD`` with a scrubbed
+environment, stdin on /dev/null and no inherited descriptor but the control
+socket FD. It imports nothing from the toolkit, so user code never shares a
+process with it; it pre-imports common packages so that a fork costs ~1 ms.
+
+At start it isolates itself once (Linux): new network, mount, IPC and UTS
+namespaces (inside a new user namespace when not root), a read-only view of
+every mount, and a private tmpfs on /tmp. Per grade it forks a child that is
+PID 1 of its own PID namespace (so every process the grade starts dies with
+it), mounts a tmpfs of ``disk_mb`` as the grade's directory, sets rlimits,
+drops to a per-grade uid (root) or drops all capabilities (user namespace),
+and runs ``grade(sample, item)``.
+
+Wire format, both ways: 4-byte big-endian length + a JSON object.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import gc
+import fcntl
+import json
+import os
+import resource
+import selectors
+import signal
+import socket
+import struct
+import sys
+import time
+import traceback
+
+# Pre-imported for user code (the warm part of the pool).
+import collections  # noqa: F401
+import dataclasses  # noqa: F401
+import datetime  # noqa: F401
+import decimal  # noqa: F401
+import difflib  # noqa: F401
+import fractions  # noqa: F401
+import functools  # noqa: F401
+import itertools  # noqa: F401
+import linecache
+import math  # noqa: F401
+import numbers
+import random  # noqa: F401
+import re  # noqa: F401
+import statistics  # noqa: F401
+import string  # noqa: F401
+import types
+import typing  # noqa: F401
+
+CLONE_NEWNS = 0x00020000
+CLONE_NEWUTS = 0x04000000
+CLONE_NEWIPC = 0x08000000
+CLONE_NEWUSER = 0x10000000
+CLONE_NEWPID = 0x20000000
+CLONE_NEWNET = 0x40000000
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REC, MS_PRIVATE = 0x1, 0x2, 0x4, 0x4000, 0x40000
+MNT_DETACH = 2
+AT_FDCWD, AT_RECURSIVE = -100, 0x8000
+MOUNT_ATTR_RDONLY = 0x1
+SYS_MOUNT_SETATTR = 442  # same number on x86_64 and aarch64
+SYS_CAPSET = {"x86_64": 126, "aarch64": 91}.get(os.uname().machine)
+PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS = 1, 38
+
+# Per-grade uids when the server runs as root: no passwd entry, far from real users.
+UID_BASE, UID_SPAN = 1_500_000_000, 1 << 20
+WORK_ROOT = "/tmp"
+RESULT_FD = 3
+RESULT_CAP = 1 << 20
+TAIL_BYTES = 4096
+TRACEBACK_LINES = 30
+TRACEBACK_CHARS = 4000
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _check(rc: int, what: str) -> None:
+    if rc != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"{what}: {os.strerror(err)}")
+
+
+def _unshare(flags: int) -> None:
+    _check(_libc.unshare(ctypes.c_int(flags)), "unshare")
+
+
+def _mount(source: str, target: str, fstype: str | None, flags: int, data: str | None) -> None:
+    _check(
+        _libc.mount(
+            source.encode(),
+            target.encode(),
+            fstype.encode() if fstype else None,
+            ctypes.c_ulong(flags),
+            data.encode() if data else None,
+        ),
+        f"mount {target}",
+    )
+
+
+def _write(path: str, text: str) -> None:
+    with open(path, "w") as f:
+        f.write(text)
+
+
+# ---------------------------------------------------------------- isolation, once
+
+
+class Isolation:
+    """What this server managed to set up; reported to the host (``graders doctor``)."""
+
+    def __init__(self) -> None:
+        self.root = os.geteuid() == 0
+        self.features: dict[str, object] = {
+            "platform": sys.platform,
+            "running_as_root": self.root,
+            "user_namespace": False,
+            "network_namespace": False,
+            "mount_namespace": False,
+            "ipc_uts_namespaces": False,
+            "readonly_filesystem": False,
+            "private_tmp": False,
+            "pid_namespace_per_grade": False,
+            "tmpfs_disk_quota_per_grade": False,
+            "uid_per_grade": False,
+            "capabilities_dropped": False,
+            "no_new_privs": True,
+            "rlimits": ["RLIMIT_AS", "RLIMIT_CPU", "RLIMIT_FSIZE", "RLIMIT_NPROC", "RLIMIT_NOFILE", "RLIMIT_CORE"],
+            "fd_closing": "close_range" if sys.version_info >= (3, 10) else "closerange",
+            "stdin": "/dev/null",
+            "environment": "allow-list (set by the host)",
+            "preloaded": [],
+        }
+        self.warnings: list[str] = []
+        self.pid_ns_fd: int | None = None
+        self.grade_tmpfs = False
+
+    def setup(self) -> None:
+        # For tests and diagnosis: GRADERS_SANDBOX_DISABLE=pidns,tmpfs,... turns features off.
+        self.disabled = set(os.environ.get("GRADERS_SANDBOX_DISABLE", "").split(","))
+        if not sys.platform.startswith("linux") or "all" in self.disabled:
+            self.warnings.append(f"no OS isolation on {sys.platform}: grades run with rlimits only, WITH network")
+            return
+        if "namespaces" not in self.disabled:
+            self._namespaces()
+        if self.features["mount_namespace"]:
+            self._filesystem()
+        if "pidns" not in self.disabled:
+            self._pid_namespace()
+        if self.root:
+            self.features["uid_per_grade"] = True
+        else:
+            self.features["capabilities_dropped"] = bool(self.features["user_namespace"]) and SYS_CAPSET is not None
+
+    def _namespaces(self) -> None:
+        base = CLONE_NEWNET | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS
+        uid, gid = os.getuid(), os.getgid()
+        attempts = [base] if self.root else []
+        attempts.append(base | CLONE_NEWUSER)
+        error = None
+        for flags in attempts:
+            try:
+                _unshare(flags)
+            except OSError as exc:
+                error = exc
+                continue
+            if flags & CLONE_NEWUSER:
+                # Identity map: files keep their owners, and we keep our own uid.
+                _write("/proc/self/setgroups", "deny")
+                _write("/proc/self/uid_map", f"{uid} {uid} 1")
+                _write("/proc/self/gid_map", f"{gid} {gid} 1")
+                self.features["user_namespace"] = True
+            self.features["network_namespace"] = True
+            self.features["mount_namespace"] = True
+            self.features["ipc_uts_namespaces"] = True
+            return
+        self.warnings.append(
+            f"cannot create namespaces ({error}): python graders run WITH network access and a shared filesystem"
+        )
+
+    def _filesystem(self) -> None:
+        try:
+            _mount("none", "/", None, MS_REC | MS_PRIVATE, None)
+        except OSError as exc:
+            self.warnings.append(f"cannot make mounts private: {exc}")
+            return
+        attr = struct.pack("QQQQ", MOUNT_ATTR_RDONLY, 0, 0, 0)
+        buf = ctypes.create_string_buffer(attr, len(attr))
+        rc = _libc.syscall(
+            ctypes.c_long(SYS_MOUNT_SETATTR), ctypes.c_int(AT_FDCWD), b"/",
+            ctypes.c_uint(AT_RECURSIVE), buf, ctypes.c_size_t(len(attr)),
+        )
+        if rc == 0:
+            self.features["readonly_filesystem"] = True
+        else:
+            self.warnings.append(f"cannot make the filesystem read-only: {os.strerror(ctypes.get_errno())}")
+        try:
+            _mount("tmpfs", WORK_ROOT, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0711")
+            self.features["private_tmp"] = True
+        except OSError as exc:
+            self.warnings.append(f"cannot mount a private /tmp: {exc}")
+            return
+        if "tmpfs" in self.disabled:
+            return
+        probe = os.path.join(WORK_ROOT, "probe")
+        os.mkdir(probe)
+        try:
+            _mount("tmpfs", probe, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m")
+            _libc.umount2(probe.encode(), MNT_DETACH)
+            self.grade_tmpfs = True
+            self.features["tmpfs_disk_quota_per_grade"] = True
+        except OSError as exc:
+            self.warnings.append(f"no tmpfs per grade ({exc}): disk is limited per file only (RLIMIT_FSIZE)")
+        os.rmdir(probe)
+
+    def _pid_namespace(self) -> None:
+        try:
+            fd = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
+            _unshare(CLONE_NEWPID)
+        except OSError as exc:
+            self.warnings.append(f"no PID namespace per grade ({exc}): stray processes are killed by group")
+            return
+        pid = os.fork()
+        if pid == 0:
+            os._exit(0 if os.getpid() == 1 else 1)
+        ok = _libc.setns(fd, CLONE_NEWPID) == 0
+        _, status = os.waitpid(pid, 0)
+        if ok and os.waitstatus_to_exitcode(status) == 0:
+            self.pid_ns_fd = fd
+            self.features["pid_namespace_per_grade"] = True
+        else:
+            # The server's own children now land in a namespace whose init is gone: unusable.
+            raise SystemExit("pid namespace probe failed after unshare")
+
+
+def _preload() -> list[str]:
+    loaded = []
+    for name in filter(None, os.environ.get("GRADERS_SANDBOX_PRELOAD", "").split(",")):
+        try:
+            __import__(name.strip())
+            loaded.append(name.strip())
+        except Exception:
+            pass
+    return loaded
+
+
+# ---------------------------------------------------------------- the grade child
+
+
+def _drop_privileges(iso: Isolation, uid: int) -> None:
+    _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+    if iso.root:
+        os.setgroups([])
+        os.setresgid(uid, uid, uid)
+        os.setresuid(uid, uid, uid)
+    elif iso.features["user_namespace"] and SYS_CAPSET is not None:
+        header = struct.pack("Ii", 0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3, this thread
+        data = bytes(24)  # two empty {effective, permitted, inheritable} sets
+        _check(_libc.syscall(ctypes.c_long(SYS_CAPSET), header, data), "capset")
+
+
+def _set_limits(limits: dict[str, typing.Any], iso: Isolation) -> None:
+    def both(which: int, value: int) -> None:
+        resource.setrlimit(which, (value, value))
+
+    cpu = max(1, math.ceil(float(limits["cpu_seconds"])))
+    # Soft limit sends SIGXCPU (we report timeout); the hard one SIGKILLs a grade that ignores it.
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
+    both(resource.RLIMIT_AS, int(limits["memory_mb"]) << 20)
+    both(resource.RLIMIT_FSIZE, int(limits["disk_mb"]) << 20)
+    both(resource.RLIMIT_CORE, 0)
+    both(resource.RLIMIT_NOFILE, int(limits["max_open_files"]))
+    nproc = int(limits["max_processes"])
+    if not iso.root:
+        # Counted per (user namespace, uid): shared by concurrent grades and the server.
+        nproc += 256
+    both(resource.RLIMIT_NPROC, nproc)
+
+
+def _child(req: dict[str, typing.Any], w_res: int, w_out: int, workdir: str, uid: int, iso: Isolation) -> None:
+    """In the forked child; never returns."""
+    code = 0
+    try:
+        # Move our pipe ends out of the way before fds 0-3 are overwritten.
+        w_res = fcntl.fcntl(w_res, fcntl.F_DUPFD, 10)
+        w_out = fcntl.fcntl(w_out, fcntl.F_DUPFD, 10)
+        os.dup2(w_res, RESULT_FD)
+    except BaseException:
+        os._exit(70)
+    try:
+        signal.set_wakeup_fd(-1)
+        for sig in (signal.SIGCHLD, signal.SIGINT, signal.SIGTERM, signal.SIGPIPE):
+            signal.signal(sig, signal.SIG_DFL)
+        # Over the disk limit, write() fails with EFBIG instead of killing the process.
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        null = os.open("/dev/null", os.O_RDONLY)
+        os.dup2(null, 0)
+        os.dup2(w_out, 1)
+        os.dup2(w_out, 2)
+        os.closerange(RESULT_FD + 1, 1 << 20)  # close_range(2) under the hood
+        os.setsid()
+        limits = req["limits"]
+        owner = uid if iso.root else os.getuid()
+        if iso.grade_tmpfs:
+            size = int(limits["disk_mb"]) << 20
+            _mount("tmpfs", workdir, "tmpfs", MS_NOSUID | MS_NODEV,
+                   f"size={size},nr_inodes=100000,mode=0700,uid={owner},gid={owner}")
+        else:
+            os.chown(workdir, owner, owner)
+            os.chmod(workdir, 0o700)
+        os.chdir(workdir)
+        os.environ.clear()
+        os.environ.update(_child_env(workdir))
+        _set_limits(limits, iso)
+        _drop_privileges(iso, uid)
+    except BaseException:
+        _send_result({"kind": "start_failed", "details": traceback.format_exc()[-TRACEBACK_CHARS:]})
+        os._exit(70)
+    try:
+        payload = _run(req)
+    except BaseException:  # noqa: BLE001 - anything escaping _run is our bug, still report it
+        payload = {"kind": "exception", "traceback": traceback.format_exc()[-TRACEBACK_CHARS:]}
+    try:
+        _send_result(payload)
+    except BaseException:
+        code = 71
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except BaseException:
+            pass
+    os._exit(code)
+
+
+def _child_env(workdir: str) -> dict[str, str]:
+    keep = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL", "NLTK_DATA") or k.endswith("_NUM_THREADS")}
+    keep.update(HOME=workdir, TMPDIR=workdir, PYTHONDONTWRITEBYTECODE="1")
+    return keep
+
+
+def _send_result(payload: dict[str, typing.Any]) -> None:
+    data = json.dumps(payload).encode()
+    view = memoryview(data)
+    while view:
+        view = view[os.write(RESULT_FD, view):]
+
+
+def _run(req: dict[str, typing.Any]) -> dict[str, typing.Any]:
+    source = req["source"]
+    filename = "grader.py"
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    module = types.ModuleType("grader")
+    module.__file__ = filename
+    sys.modules["grader"] = module
+    try:
+        code = compile(source, filename, "exec")
+        exec(code, module.__dict__)
+        grade = module.__dict__.get("grade")
+        if not callable(grade):
+            return {"kind": "exception", "traceback": "the source defines no function grade(sample, item)"}
+        result = grade(req["sample"], req["item"])
+        return _describe(result)
+    except MemoryError:
+        return {"kind": "memory_limit", "details": "MemoryError"}
+    except OSError as exc:
+        if exc.errno in (errno.EFBIG, errno.ENOSPC, errno.EDQUOT):
+            return {"kind": "disk_limit", "details": f"{type(exc).__name__}: {exc}"}
+        return {"kind": "exception", "traceback": _tail(exc)}
+    except BaseException as exc:  # noqa: BLE001 - SystemExit, KeyboardInterrupt too: the grader's doing
+        return {"kind": "exception", "traceback": _tail(exc)}
+
+
+def _describe(result: object) -> dict[str, typing.Any]:
+    if isinstance(result, numbers.Real):
+        try:
+            value = float(result)
+        except BaseException as exc:  # noqa: BLE001 - a user __float__
+            return {"kind": "exception", "traceback": _tail(exc)}
+        return {"kind": "number", "value": value, "type": type(result).__name__, "is_bool": isinstance(result, bool)}
+    try:
+        shown = repr(result)[:200]
+    except BaseException:  # noqa: BLE001
+        shown = "<unrepresentable>"
+    return {"kind": "not_number", "type": type(result).__name__, "repr": shown}
+
+
+def _tail(exc: BaseException) -> str:
+    tb = exc.__traceback__
+    # Drop the frames of _run itself: the user's traceback starts at their module.
+    while tb is not None and tb.tb_frame.f_code.co_filename == __file__:
+        tb = tb.tb_next
+    try:
+        lines = "".join(traceback.format_exception(type(exc), exc, tb)).splitlines()
+    except BaseException:  # noqa: BLE001
+        lines = [f"{type(exc).__name__}"]
+    text = "\n".join(lines[-TRACEBACK_LINES:])
+    return text[-TRACEBACK_CHARS:]
+
+
+# ---------------------------------------------------------------- the server loop
+
+
+class Grade:
+    __slots__ = ("id", "pid", "deadline", "r_res", "r_out", "result", "out_count", "tail", "reason",
+                 "status", "rusage", "workdir", "started", "max_output")
+
+    def __init__(self, gid: int, pid: int, deadline: float, r_res: int, r_out: int, workdir: str, max_output: int):
+        self.id, self.pid, self.deadline = gid, pid, deadline
+        self.r_res, self.r_out, self.workdir = r_res, r_out, workdir
+        self.result = bytearray()
+        self.out_count = 0
+        self.tail = b""
+        self.reason: str | None = None
+        self.status: int | None = None
+        self.rusage: typing.Any = None
+        self.started = time.monotonic()
+        self.max_output = max_output
+
+
+class Server:
+    def __init__(self, sock: socket.socket, iso: Isolation) -> None:
+        self.sock = sock
+        self.iso = iso
+        self.sel = selectors.DefaultSelector()
+        self.inbuf = bytearray()
+        self.grades: dict[int, Grade] = {}  # by pid
+        self.queue: collections.deque[dict[str, typing.Any]] = collections.deque()
+        # More children than cores only adds page-fault and scheduler contention.
+        self.max_running = max(1, int(os.environ.get("GRADERS_SANDBOX_CONCURRENCY") or 2 * (os.cpu_count() or 1)))
+        self.counter = 0
+        self.sig_r, sig_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        os.set_blocking(self.sig_r, False)
+        signal.set_wakeup_fd(sig_w, warn_on_full_buffer=False)
+        signal.signal(signal.SIGCHLD, lambda *_: None)
+        self.sel.register(self.sock, selectors.EVENT_READ, "control")
+        self.sel.register(self.sig_r, selectors.EVENT_READ, "signal")
+
+    def send(self, message: dict[str, typing.Any]) -> None:
+        data = json.dumps(message).encode()
+        self.sock.sendall(struct.pack(">I", len(data)) + data)
+
+    def serve(self) -> None:
+        while True:
+            timeout = None
+            if self.grades:
+                nearest = min(g.deadline for g in self.grades.values())
+                timeout = max(0.0, nearest - time.monotonic())
+            for key, _ in self.sel.select(timeout):
+                what = key.data
+                if what == "control":
+                    if not self.read_control():
+                        return
+                elif what == "signal":
+                    try:
+                        while os.read(self.sig_r, 4096):
+                            pass
+                    except BlockingIOError:
+                        pass
+                    self.reap()
+                else:
+                    self.read_pipe(*what)
+            self.reap()
+            now = time.monotonic()
+            for grade in list(self.grades.values()):
+                if grade.status is None and grade.reason is None and now >= grade.deadline:
+                    self.kill(grade, "timeout")
+
+    def read_control(self) -> bool:
+        data = self.sock.recv(1 << 20)
+        if not data:
+            return False
+        self.inbuf += data
+        while len(self.inbuf) >= 4:
+            (size,) = struct.unpack(">I", self.inbuf[:4])
+            if len(self.inbuf) < 4 + size:
+                break
+            frame = bytes(self.inbuf[4:4 + size])
+            del self.inbuf[:4 + size]
+            self.queue.append(json.loads(frame))
+        self.start_queued()
+        return True
+
+    def start_queued(self) -> None:
+        while self.queue and len(self.grades) < self.max_running:
+            self.start(self.queue.popleft())
+
+    def start(self, req: dict[str, typing.Any]) -> None:
+        self.counter += 1
+        uid = UID_BASE + self.counter % UID_SPAN
+        workdir = os.path.join(WORK_ROOT, f"g{self.counter}")
+        limits = req["limits"]
+        try:
+            os.mkdir(workdir, 0o700)
+            r_res, w_res = os.pipe2(os.O_CLOEXEC)
+            r_out, w_out = os.pipe2(os.O_CLOEXEC)
+        except OSError as exc:
+            self.send({"id": req["id"], "outcome": "start_failed", "details": str(exc)})
+            return
+        pid_ns = self.iso.pid_ns_fd is not None
+        try:
+            if pid_ns:
+                _unshare(CLONE_NEWPID)
+            pid = os.fork()
+        except OSError as exc:
+            if pid_ns:
+                _libc.setns(self.iso.pid_ns_fd, CLONE_NEWPID)
+            for fd in (r_res, w_res, r_out, w_out):
+                os.close(fd)
+            os.rmdir(workdir)
+            self.send({"id": req["id"], "outcome": "start_failed", "details": f"fork: {exc}"})
+            return
+        if pid == 0:
+            _child(req, w_res, w_out, workdir, uid, self.iso)
+        if pid_ns:
+            _check(_libc.setns(self.iso.pid_ns_fd, CLONE_NEWPID), "setns")
+        os.close(w_res)
+        os.close(w_out)
+        os.set_blocking(r_res, False)
+        os.set_blocking(r_out, False)
+        grade = Grade(req["id"], pid, time.monotonic() + float(limits["timeout"]), r_res, r_out, workdir,
+                      int(limits["max_output_bytes"]))
+        self.grades[pid] = grade
+        self.sel.register(r_res, selectors.EVENT_READ, (grade, "res"))
+        self.sel.register(r_out, selectors.EVENT_READ, (grade, "out"))
+
+    def read_pipe(self, grade: Grade, which: str) -> None:
+        fd = grade.r_res if which == "res" else grade.r_out
+        if fd < 0:
+            return
+        try:
+            data = os.read(fd, 1 << 16)
+        except BlockingIOError:
+            return
+        if not data:
+            self.sel.unregister(fd)
+            os.close(fd)
+            if which == "res":
+                grade.r_res = -1
+            else:
+                grade.r_out = -1
+            return
+        if which == "res":
+            if len(grade.result) < RESULT_CAP:
+                grade.result += data
+        else:
+            grade.out_count += len(data)
+            grade.tail = (grade.tail + data)[-TAIL_BYTES:]
+            if grade.out_count > grade.max_output and grade.reason is None and grade.status is None:
+                self.kill(grade, "output_limit")
+
+    def kill(self, grade: Grade, reason: str) -> None:
+        grade.reason = reason
+        try:
+            os.kill(grade.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+    def reap(self) -> None:
+        while True:
+            try:
+                pid, status, rusage = os.wait4(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            grade = self.grades.pop(pid, None)
+            if grade is not None:
+                grade.status, grade.rusage = status, rusage
+                self.finish(grade)
+                self.start_queued()
+
+    def finish(self, grade: Grade) -> None:
+        if self.iso.pid_ns_fd is None:
+            try:
+                os.killpg(grade.pid, signal.SIGKILL)
+            except OSError:
+                pass
+        # PID 1 of the grade's namespace is gone, so are its descendants: drain what is left.
+        for which in ("res", "out"):
+            while (grade.r_res if which == "res" else grade.r_out) >= 0:
+                fd = grade.r_res if which == "res" else grade.r_out
+                try:
+                    data = os.read(fd, 1 << 16)
+                except BlockingIOError:
+                    data = b""
+                if data:
+                    if which == "res" and len(grade.result) < RESULT_CAP:
+                        grade.result += data
+                    elif which == "out":
+                        grade.out_count += len(data)
+                        grade.tail = (grade.tail + data)[-TAIL_BYTES:]
+                    continue
+                self.sel.unregister(fd)
+                os.close(fd)
+                if which == "res":
+                    grade.r_res = -1
+                else:
+                    grade.r_out = -1
+        _libc.umount2(grade.workdir.encode(), MNT_DETACH)
+        _remove_tree(grade.workdir)
+        status = grade.status or 0
+        result = None
+        if grade.result:
+            try:
+                result = json.loads(bytes(grade.result))
+            except Exception:  # noqa: BLE001 - hostile bytes (deep nesting -> RecursionError)
+                result = {"kind": "garbled", "details": bytes(grade.result[:200]).decode("utf-8", "replace")}
+        self.send({
+            "id": grade.id,
+            "outcome": grade.reason or ("result" if result is not None else "no_result"),
+            "result": result,
+            "exit_code": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
+            "signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
+            "output_tail": grade.tail.decode("utf-8", "replace"),
+            "output_bytes": grade.out_count,
+            "elapsed": time.monotonic() - grade.started,
+            "cpu": (grade.rusage.ru_utime + grade.rusage.ru_stime) if grade.rusage else None,
+            "maxrss_kb": grade.rusage.ru_maxrss if grade.rusage else None,
+        })
+
+    def shutdown(self) -> None:
+        for grade in list(self.grades.values()):
+            try:
+                os.kill(grade.pid, signal.SIGKILL)
+            except OSError:
+                pass
+
+
+def _remove_tree(path: str) -> None:
+    # Only reached with the tmpfs unmounted or not used: a plain directory the grade wrote to.
+    try:
+        os.rmdir(path)
+        return
+    except OSError:
+        pass
+    import shutil
+
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def main() -> None:
+    fd = int(sys.argv[1])
+    sock = socket.socket(fileno=fd)
+    sock.set_inheritable(False)
+    iso = Isolation()
+    iso.setup()
+    iso.features["preloaded"] = _preload()
+    # Objects made so far are never freed: keep the collector off their pages, so that a
+    # forked child does not copy them (copy-on-write) when it collects.
+    gc.collect()
+    gc.freeze()
+    server = Server(sock, iso)
+    server.send({"hello": iso.features, "warnings": iso.warnings, "pid": os.getpid()})
+    try:
+        server.serve()
+    finally:
+        server.shutdown()
+
+
+if __name__ == "__main__":
+    main()
