@@ -1,4 +1,5 @@
-"""Write a reinforcement fine-tuning job and its data: rft_job.json, rft_train.jsonl, rft_valid.jsonl.
+"""Write a reinforcement fine-tuning job and its data: rft_job.json, rft_train.jsonl, rft_valid.jsonl,
+and its grader alone with unit-test cases: rft_grader.json, rft_grader.cases.jsonl.
 
 The task: short word problems with a number and a unit as the answer. The model
 answers in JSON (the job sets a json_schema response format); the grader gives
@@ -138,6 +139,20 @@ JOB = {
 }
 
 
+# Unit tests of GRADER for `graders test datasets/rft_grader.json datasets/rft_grader.cases.jsonl`;
+# expected rewards by hand from calculate_output = 0.8 * number + 0.2 * unit.
+CASES = [
+    {"name": "right", "item": {"answer": "40", "unit": "km"}, "model_sample": '{"answer": "40", "unit": "km"}', "expect": 1},
+    {"name": "unit case does not matter", "item": {"answer": "40", "unit": "km"}, "model_sample": '{"answer": "40", "unit": "KM"}', "expect": 1},
+    {"name": "wrong unit", "item": {"answer": "40", "unit": "km"}, "model_sample": '{"answer": "40", "unit": "mile"}', "expect": 0.8},
+    {"name": "wrong number", "item": {"answer": "40", "unit": "km"}, "model_sample": '{"answer": "41", "unit": "km"}', "expect": {"reward": 0.2, "tol": 1e-12}},
+    {"name": "number as JSON number", "item": {"answer": "40", "unit": "km"}, "model_sample": '{"answer": 40, "unit": "km"}', "expect": 1},
+    {"name": "wrong both", "item": {"answer": "40", "unit": "km"}, "model_sample": '{"answer": "4", "unit": "m"}', "expect": {"max": 0}},
+    {"name": "not JSON", "item": {"answer": "40", "unit": "km"}, "model_sample": "40 km", "expect": {"error": "invalid_variable_error"}},
+    {"name": "missing unit key", "item": {"answer": "40", "unit": "km"}, "model_sample": '{"answer": "40"}', "expect": {"error": "invalid_variable_error"}},
+]
+
+
 def write_jsonl(path: Path, data: list[dict[str, Any]]) -> None:
     with path.open("w", encoding="utf-8") as handle:
         for row in data:
@@ -149,6 +164,8 @@ def main() -> None:
     write_jsonl(HERE / "rft_train.jsonl", data[:TRAIN])
     write_jsonl(HERE / "rft_valid.jsonl", data[TRAIN:])
     (HERE / "rft_job.json").write_text(json.dumps(JOB, indent=2) + "\n", encoding="utf-8")
+    (HERE / "rft_grader.json").write_text(json.dumps(GRADER, indent=2) + "\n", encoding="utf-8")
+    write_jsonl(HERE / "rft_grader.cases.jsonl", CASES)
     print(f"wrote rft_job.json, {TRAIN} training rows and {VALID} validation rows to {HERE}")
 
 

@@ -155,3 +155,27 @@ def test_called_from_inside_an_event_loop() -> None:
         return fn(["a", "b"], answer=["a", "a"])
 
     assert asyncio.run(inside()) == [1.0, 0.5]
+
+
+def test_the_readme_example_runs() -> None:
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## The same grader as a reward function") :]
+    code = re.search(r"```python\n(.*?)```", section, re.S)
+    assert code is not None
+    import contextlib
+    import io
+    import os
+
+    out = io.StringIO()
+    cwd = os.getcwd()
+    os.chdir(root)
+    try:
+        with contextlib.redirect_stdout(out):
+            exec(compile(code.group(1), "README.md", "exec"), {})  # our own README, not user input
+    finally:
+        os.chdir(cwd)
+    assert out.getvalue() == "[1.0, 0.8, None]\n"

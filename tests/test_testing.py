@@ -186,3 +186,11 @@ def test_pytest_plugin_collects_case_files(tmp_path: Path) -> None:
     assert done.returncode == 1, done.stdout + done.stderr
     assert "1 failed, 2 passed" in done.stdout
     assert "capital.cases.jsonl:3: expected 1.0 ± 1e-09, got 0.0" in done.stdout
+
+
+def test_the_shipped_case_file_passes() -> None:
+    done = CliRunner().invoke(
+        main, ["test", str(ROOT / "datasets" / "rft_grader.json"), str(ROOT / "datasets" / "rft_grader.cases.jsonl")]
+    )
+    assert done.exit_code == 0, done.output
+    assert done.output == "8 passed, 0 failed, 8 case(s)\n"
