@@ -1,11 +1,18 @@
 """One OpenAI-compatible endpoint, called politely: bounded concurrency, retries, cache.
 
-The official ``openai`` client does the HTTP (its own retries switched off, so that the
-backoff here is one documented policy, tunable in tests). Its connection pool and the
-concurrency semaphore belong to the event loop that made them, so they are made
-lazily per running loop and closed when that loop's ``asyncio.run`` winds down (a
-guard task is cancelled then and closes the client): ``engine.run`` starts a fresh
-loop per call and must never meet a client bound to a dead one.
+Chat Completions and Embeddings go out as JSON over ``httpx`` with the lean
+keep-alive transport of ``graders.backends.http``; ``/fine_tuning/alpha/graders/run``
+goes through the official ``openai`` client (``fine_tuning.alpha.graders.run``). The
+typed SDK methods were not used for the judge: building a request through them cost
+about 1 ms of CPU each (the request transform, option copies, URL re-parsing), which
+alone capped a batch below the judge's answer rate (bench/model_graders.py); the
+judge needs nothing from them but the JSON body. The SDK's own retries are off, so
+the backoff here is the one documented policy, tunable in tests.
+
+Clients and slots belong to the event loop that made them, so they are made lazily
+per running loop and closed when that loop's ``asyncio.run`` winds down (a guard
+task is cancelled then and closes them): ``engine.run`` starts a fresh loop per call
+and must never meet a client bound to a dead one.
 """
 
 from __future__ import annotations
@@ -21,10 +28,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import httpx2 as httpx
 import openai
 
 from graders.backends.cache import ResponseCache, request_key
 from graders.backends.config import JudgeConfig
+from graders.backends.http import make_http_client
 from graders.errors import ModelGraderServerError
 
 # 408 and 409 are what OpenAI's own client retries besides 429 and 5xx.
@@ -82,10 +91,18 @@ class Stats:
 
 
 class _LoopState:
-    def __init__(self, client: openai.AsyncOpenAI, concurrency: int) -> None:
-        self.client = client
-        self.semaphore = asyncio.Semaphore(concurrency)
+    """One loop's clients and its slots: a slot is the right to have one request in flight."""
+
+    def __init__(self, http: httpx.AsyncClient, concurrency: int) -> None:
+        self.http = http
+        self.sdk: openai.AsyncOpenAI | None = None  # made on first use (remote runs only)
+        self.slots: asyncio.Semaphore = asyncio.Semaphore(concurrency)
         self.guard: asyncio.Task[None] | None = None
+
+    async def close(self) -> None:
+        await self.http.aclose()
+        if self.sdk is not None:
+            await self.sdk.close()
 
 
 ENDPOINTS = ("chat/completions", "embeddings", "fine_tuning/alpha/graders/run")
@@ -100,6 +117,7 @@ class Transport:
         self.stats = Stats()
         self._states: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopState] = weakref.WeakKeyDictionary()
         self._lock = threading.Lock()
+        self._api_key = config.resolved_api_key or ""
 
     # ------------------------------------------------------------ per-loop client
     def _state(self) -> _LoopState:
@@ -113,10 +131,7 @@ class Transport:
                         "no judge is configured: set OPENAI_API_KEY (and OPENAI_BASE_URL for a "
                         "self-hosted server) or pass --judge-base-url / --judge-api-key"
                     )
-                client = openai.AsyncOpenAI(
-                    base_url=self.base_url, api_key=api_key, timeout=self.config.timeout, max_retries=0
-                )
-                state = _LoopState(client, self.config.concurrency)
+                state = _LoopState(make_http_client(self.config.timeout), self.config.concurrency)
                 self._states[loop] = state
                 state.guard = loop.create_task(self._guard(loop, state), name="graders-judge-client")
         return state
@@ -128,7 +143,7 @@ class Transport:
             with self._lock:
                 if self._states.get(loop) is state:
                     del self._states[loop]
-            await state.client.close()
+            await state.close()
 
     async def aclose(self) -> None:
         """Close this loop's client now (otherwise it closes when the loop shuts down)."""
@@ -138,7 +153,7 @@ class Transport:
         if state is not None:
             if state.guard is not None:
                 state.guard.cancel()
-            await state.client.close()
+            await state.close()
 
     # ------------------------------------------------------------ requests
     async def post(self, endpoint: str, body: dict[str, Any], *, use_cache: bool = True) -> Any:
@@ -160,18 +175,23 @@ class Transport:
         attempt = 0
         while True:
             try:
-                async with state.semaphore:
+                async with state.slots:
                     self.stats.requests += 1
-                    return await self._send(state.client, endpoint, body)
+                    return await self._send(state, endpoint, body)
+            except _HTTPStatus as exc:
+                retryable = exc.status in RETRY_STATUSES or exc.status >= 500
+                failure = f"HTTP {exc.status}: {exc.message}"
+                status: int | None = exc.status
+                retry_after = retry_after_seconds(exc.headers)
             except openai.APIStatusError as exc:
                 retryable = exc.status_code in RETRY_STATUSES or exc.status_code >= 500
-                failure = f"HTTP {exc.status_code}: {_error_message(exc)}"
-                status: int | None = exc.status_code
+                failure = f"HTTP {exc.status_code}: {_error_message(exc.body, exc.response.text)}"
+                status = exc.status_code
                 retry_after = retry_after_seconds(exc.response.headers)
-            except openai.APITimeoutError:
+            except (openai.APITimeoutError, httpx.TimeoutException):
                 retryable, status, retry_after = True, None, None
                 failure = f"timed out after {self.config.timeout:g} s"
-            except openai.APIConnectionError as exc:
+            except (openai.APIConnectionError, httpx.TransportError) as exc:
                 retryable, status, retry_after = True, None, None
                 failure = f"connection failed: {exc.__cause__ or exc}"
             except ValueError as exc:  # a 200 whose body is not JSON
@@ -185,25 +205,56 @@ class Transport:
             attempt += 1
             self.stats.retries += 1
 
-    async def _send(self, client: openai.AsyncOpenAI, endpoint: str, body: dict[str, Any]) -> Any:
-        if endpoint == "chat/completions":
-            raw: Any = await client.chat.completions.with_raw_response.create(**body)
-        elif endpoint == "embeddings":
-            raw = await client.embeddings.with_raw_response.create(**body)
-        elif endpoint == "fine_tuning/alpha/graders/run":
-            raw = await client.fine_tuning.alpha.graders.with_raw_response.run(**body)
-        else:
+    def _headers(self) -> dict[str, str]:
+        headers = {
+            "Authorization": f"Bearer {self._api_key}",
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+            "User-Agent": "graders-toolkit (OpenAI-compatible judge client)",
+        }
+        if ".azure.com" in self.base_url:
+            headers["api-key"] = self._api_key  # Azure OpenAI's key header
+        return headers
+
+    async def _send(self, state: _LoopState, endpoint: str, body: dict[str, Any]) -> Any:
+        if endpoint == "fine_tuning/alpha/graders/run":
+            if state.sdk is None:
+                state.sdk = openai.AsyncOpenAI(
+                    base_url=self.base_url,
+                    api_key=self._api_key,
+                    timeout=self.config.timeout,
+                    max_retries=0,
+                    http_client=make_http_client(self.config.timeout),
+                )
+            raw: Any = await state.sdk.fine_tuning.alpha.graders.with_raw_response.run(**body)
+            return json.loads(raw.http_response.content)
+        if endpoint not in ENDPOINTS:
             raise ValueError(f"unknown endpoint {endpoint!r}")
-        # The raw body: the SDK's typed models lag the service (token_usage is a dict
-        # there, an int in the SDK), and parsing a dict is all a grader needs.
-        return json.loads(raw.http_response.content)
+        response = await state.http.post(
+            f"{self.base_url}/{endpoint}", content=json.dumps(body).encode(), headers=self._headers()
+        )
+        if response.status_code != 200:
+            text = response.text
+            try:
+                parsed: Any = json.loads(text)
+            except ValueError:
+                parsed = None
+            raise _HTTPStatus(response.status_code, _error_message(parsed, text), response.headers)
+        return json.loads(response.content)
 
 
-def _error_message(exc: openai.APIStatusError) -> str:
-    body = exc.body
+class _HTTPStatus(Exception):
+    def __init__(self, status: int, message: str, headers: Mapping[str, str]) -> None:
+        super().__init__(f"HTTP {status}: {message}")
+        self.status, self.message, self.headers = status, message, headers
+
+
+def _error_message(body: Any, text: str) -> str:
+    """OpenAI's ``{"error": {"message": ...}}``, else the start of the body."""
     if isinstance(body, dict):
         inner = body.get("error", body)
         if isinstance(inner, dict) and inner.get("message"):
             return str(inner["message"])
-    text = exc.response.text if exc.response is not None else ""
-    return (text or exc.message)[:500]
+        if isinstance(inner, str):
+            return inner
+    return (text or "(empty body)")[:500]
