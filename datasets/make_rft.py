@@ -48,8 +48,10 @@ def problem(kind: str, rng: random.Random) -> tuple[str, int, str]:
     if kind == "money":
         price, count, coupon = rng.randint(2, 40), rng.randint(2, 15), rng.randint(1, 10)
         return (
-            f"{name} buys {count} tickets at {price} dollars each and uses a {coupon} dollar coupon. "
-            f"How much does {name} pay?",
+            (
+                f"{name} buys {count} tickets at {price} dollars each and uses a {coupon} dollar coupon. "
+                f"How much does {name} pay?"
+            ),
             price * count - coupon,
             "dollar",
         )

@@ -28,7 +28,7 @@ from typing import Any
 import orjson
 
 from graders.jsonl import iter_objects
-from graders.preflight_findings import Findings, list_rows
+from graders.preflight_findings import Findings, Severity, list_rows
 from graders.preflight_refs import ItemRef
 
 CHAT_ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
@@ -106,7 +106,7 @@ def scan_file(
             scan.rows += 1
             problems = check_row(row)
             if problems:  # one finding per row, the worst severity first
-                severity = "error" if any(s == "error" for s, _ in problems) else "warning"
+                severity: Severity = "error" if any(s == "error" for s, _ in problems) else "warning"
                 message = "; ".join(m for _, m in sorted(problems, key=lambda p: p[0] != "error"))
                 findings.at_line(severity, path, line.number, f"data.format.{row_format}", message)
             if not any(severity == "error" for severity, _ in problems):

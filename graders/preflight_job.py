@@ -240,7 +240,7 @@ def _check_method(body: dict[str, Any], info: JobInfo, findings: Findings) -> st
         findings.error("method", "job.method", f"must be an object, got {_kind(method)}")
         return None
     kind = method.get("type")
-    if kind not in METHODS:
+    if not isinstance(kind, str) or kind not in METHODS:
         findings.error("method.type", "job.method", f"must be one of {', '.join(METHODS)}, got {kind!r}")
         return None
     for key, value in method.items():
@@ -383,4 +383,6 @@ def _kind(value: Any) -> str:
         return f"the number {value!r}"
     if isinstance(value, str):
         return f"the string {value!r}"
-    return {list: "an array", dict: "an object"}.get(type(value), type(value).__name__)
+    if isinstance(value, list):
+        return "an array"
+    return "an object" if isinstance(value, dict) else type(value).__name__

@@ -54,7 +54,7 @@ class SampleUse:
 
 def _walk(value: Any, path: Path) -> bool:
     for key in path:
-        if isinstance(value, dict) and isinstance(key, str) and key in value:
+        if isinstance(value, dict) and isinstance(key, str) and key in value:  # noqa: SIM114 -- narrows types
             value = value[key]
         elif isinstance(value, list) and isinstance(key, int) and -len(value) <= key < len(value):
             value = value[key]
