@@ -98,17 +98,7 @@ async def arun(
 ) -> RunResponse:
     """Grade one sample. Raises only :class:`GraderInvalid` (the schema refuses the grader)."""
     model = parse_grader(grader)
-    started = time.perf_counter()
-    errors = new_errors()
-    scores: dict[str, float] = {}
-    ctx = GradeContext(sample={}, item={} if item is None else item, options=options or RunOptions())
-    try:
-        ctx.sample = make_sample(model_sample, sample)
-        reward = await _score(model, ctx, errors, scores)
-    except GradingError as exc:
-        exc.apply(errors)
-        reward = 0.0
-    return _response(model, reward, errors, scores, ctx, time.perf_counter() - started)
+    return RunResponse.model_validate(await arun_dict(model, model_sample, item, sample=sample, options=options))
 
 
 def run(
@@ -121,18 +111,10 @@ def run(
 ) -> RunResponse:
     """Synchronous :func:`arun`: the ``/run`` response for one sample."""
     model = parse_grader(grader)
-    coroutine = arun(model, model_sample, item, sample=sample, options=options)
-    if needs_io(model):
-        return _run_in_loop(coroutine)
-    try:
-        coroutine.send(None)
-    except StopIteration as done:
-        return done.value  # type: ignore[no-any-return]
-    coroutine.close()
-    raise RuntimeError("a grader without I/O suspended; needs_io() is out of date")
+    return RunResponse.model_validate(run_dict(model, model_sample, item, sample=sample, options=options))
 
 
-def _run_in_loop(coroutine: Any) -> RunResponse:
+def _run_in_loop(coroutine: Any) -> Any:
     import asyncio  # not at module level: the CLI's start-up path does not need it
 
     try:
@@ -144,17 +126,6 @@ def _run_in_loop(coroutine: Any) -> RunResponse:
 
     with ThreadPoolExecutor(max_workers=1) as pool:
         return pool.submit(asyncio.run, coroutine).result()  # type: ignore[no-any-return]
-
-
-def _response(
-    model: AnyGrader,
-    reward: float,
-    errors: dict[str, Any],
-    scores: dict[str, float],
-    ctx: GradeContext,
-    elapsed: float,
-) -> RunResponse:
-    return RunResponse.model_validate(response_dict(model, reward, errors, scores, ctx, elapsed))
 
 
 def response_dict(
@@ -222,14 +193,17 @@ def run_dict(
     sample: Mapping[str, Any] | None = None,
     options: RunOptions | None = None,
 ) -> dict[str, Any]:
-    """Synchronous :func:`arun_dict` for a grader without I/O (``needs_io(model)`` is false)."""
+    """Synchronous :func:`arun_dict`. A grader without I/O never suspends, so its coroutine
+    is driven to the end here without starting an event loop."""
     coroutine = arun_dict(model, model_sample, item, sample=sample, options=options)
+    if needs_io(model):
+        return _run_in_loop(coroutine)
     try:
         coroutine.send(None)
     except StopIteration as done:
         return done.value  # type: ignore[no-any-return]
     coroutine.close()
-    raise RuntimeError("a grader without I/O suspended; use arun_dict for graders that need I/O")
+    raise RuntimeError("a grader without I/O suspended; needs_io() is out of date")
 
 
 _ALNUM = string.ascii_letters + string.digits
