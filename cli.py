@@ -12,6 +12,8 @@ import click
 COMMANDS: dict[str, str] = {
     "validate": "validate",
     "run": "run",
+    "export": "export",
+    "doctor": "doctor",
     "serve": "serve",
     "preflight": "preflight",
     "test": "test",

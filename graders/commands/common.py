@@ -48,3 +48,42 @@ def fail_invalid(exc: GraderInvalid) -> NoReturn:
     for problem in exc.problems:
         click.echo(f"  - {problem}", err=True)
     sys.exit(EXIT_FAILED)
+
+
+def python_limit_options(func: Any) -> Any:
+    """Add ``--python-timeout`` / ``--python-memory-mb`` / ``--python-disk-mb`` to a command.
+
+    The command receives one ``python_limits`` argument: a ``graders.sandbox.PythonLimits``
+    (OpenAI's defaults for every flag not given), ready for ``RunOptions(python_limits=...)``.
+    """
+    import functools
+
+    @click.option("--python-timeout", type=click.FloatRange(min=0, min_open=True), default=None,
+                  metavar="SECONDS", help="Wall-time limit of one python grade (default 120).")
+    @click.option("--python-memory-mb", type=click.IntRange(min=16), default=None,
+                  metavar="N", help="Memory limit of one python grade in MB (default 2048).")
+    @click.option("--python-disk-mb", type=click.IntRange(min=1), default=None,
+                  metavar="N", help="Disk a python grade may write, in MB (default 1024).")
+    @functools.wraps(func)
+    def wrapper(*args: Any, python_timeout: float | None, python_memory_mb: int | None,
+                python_disk_mb: int | None, **kwargs: Any) -> Any:
+        from graders.sandbox.limits import DEFAULT_LIMITS
+
+        kwargs["python_limits"] = DEFAULT_LIMITS.with_(
+            timeout=python_timeout, memory_mb=python_memory_mb, disk_mb=python_disk_mb
+        )
+        return func(*args, **kwargs)
+
+    return wrapper
+
+
+def python_import_warnings(model: Any) -> list[str]:
+    """Image-parity warnings for every python grader in ``model`` (a multi's too), located."""
+    from graders.models import MultiGrader, PythonGrader
+    from graders.sandbox.image import import_warnings
+
+    if isinstance(model, PythonGrader):
+        return import_warnings(model.source, model.image_tag)
+    if isinstance(model, MultiGrader):
+        return [f"graders.{key}: {w}" for key, sub in model.graders.items() for w in python_import_warnings(sub)]
+    return []

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from graders.commands.common import fail_invalid, print_json, read_grader_source
+from graders.commands.common import fail_invalid, print_json, python_limit_options, read_grader_source
 from graders.errors import GraderInvalid
 
 
@@ -36,17 +36,22 @@ def _item(value: str | None) -> Any:
     help="Read the model output from this file (as is, no trailing newline stripped).",
 )
 @click.option("--item", "item", metavar="JSON|@PATH", help="The dataset item, as JSON or @file.json.")
-def command(grader: str, model_sample: str | None, model_sample_file: Path | None, item: str | None) -> None:
+@python_limit_options
+def command(
+    grader: str, model_sample: str | None, model_sample_file: Path | None, item: str | None, python_limits: Any
+) -> None:
     """Grade one sample with GRADER and print the /run response JSON (exit 0 whatever the reward)."""
     if (model_sample is None) == (model_sample_file is None):
         raise click.UsageError("give exactly one of --model-sample or --model-sample-file")
     if model_sample_file is not None:
         model_sample = model_sample_file.read_text(encoding="utf-8")
     item_value = _item(item)
+    from graders.context import RunOptions
     from graders.engine import run
 
     try:
-        response = run(read_grader_source(grader), model_sample, item_value)
+        response = run(read_grader_source(grader), model_sample, item_value,
+                       options=RunOptions(python_limits=python_limits))
     except GraderInvalid as exc:
         fail_invalid(exc)
     print_json(response.model_dump(mode="json"))

@@ -23,3 +23,8 @@ def command(grader: str) -> None:
     except GraderInvalid as exc:
         fail_invalid(exc)
     print_json({"grader": accepted_json(model)})
+    # Image parity: imports OpenAI's python image lacks are warnings, not problems.
+    from graders.commands.common import python_import_warnings
+
+    for warning in python_import_warnings(model):
+        click.echo(f"warning: {warning}", err=True)
