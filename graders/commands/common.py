@@ -87,3 +87,53 @@ def python_import_warnings(model: Any) -> list[str]:
     if isinstance(model, MultiGrader):
         return [f"graders.{key}: {w}" for key, sub in model.graders.items() for w in python_import_warnings(sub)]
     return []
+
+
+def judge_options(func: Any) -> Any:
+    """Add the judge flags to a command; it receives ``judge`` (a Judge, or None when unconfigured).
+
+    --judge-base-url / --judge-api-key default to OPENAI_BASE_URL / OPENAI_API_KEY. The
+    judge is closed when the command returns.
+    """
+    import functools
+
+    @click.option("--judge-base-url", metavar="URL", default=None,
+                  help="OpenAI-compatible base URL of the judge, e.g. http://localhost:8000/v1 "
+                       "(default: $OPENAI_BASE_URL, else OpenAI).")
+    @click.option("--judge-api-key", metavar="KEY", default=None,
+                  help="API key of the judge (default: $OPENAI_API_KEY; none needed for a local server).")
+    @click.option("--judge-timeout", type=click.FloatRange(min=0, min_open=True), default=60.0,
+                  show_default=True, metavar="SECONDS", help="Timeout of one judge request (it is retried).")
+    @click.option("--judge-concurrency", type=click.IntRange(min=1), default=16, show_default=True,
+                  metavar="N", help="Judge requests in flight at once.")
+    @click.option("--embedding-model", default="text-embedding-3-large", show_default=True,
+                  help="Embeddings model of text_similarity 'cosine'.")
+    @click.option("--no-cache", is_flag=True, help="Always ask the judge; do not read or write the response cache.")
+    @click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+                  help="Directory of the judge response cache (default: $GRADERS_CACHE_DIR, else ~/.cache/graders).")
+    @functools.wraps(func)
+    def wrapper(*args: Any, judge_base_url: str | None, judge_api_key: str | None, judge_timeout: float,
+                judge_concurrency: int, embedding_model: str, no_cache: bool, cache_dir: Path | None,
+                **kwargs: Any) -> Any:
+        judge = make_judge(base_url=judge_base_url, api_key=judge_api_key, timeout=judge_timeout,
+                           concurrency=judge_concurrency, embedding_model=embedding_model,
+                           cache=not no_cache, cache_dir=cache_dir)
+        try:
+            return func(*args, judge=judge, **kwargs)
+        finally:
+            if judge is not None:
+                judge.close()
+
+    return wrapper
+
+
+def make_judge(**settings: Any) -> Any:
+    """The RunOptions.judge for these settings (JudgeConfig fields), or None when nothing is configured.
+
+    None lets a model grader report model_grader_server_error with a message saying how to
+    configure one, rather than the command failing before any row is graded.
+    """
+    from graders.backends import Judge, JudgeConfig
+
+    config = JudgeConfig(**{k: v for k, v in settings.items() if v is not None})
+    return Judge(config) if config.configured else None

@@ -8,7 +8,13 @@ from typing import Any
 
 import click
 
-from graders.commands.common import fail_invalid, print_json, python_limit_options, read_grader_source
+from graders.commands.common import (
+    fail_invalid,
+    judge_options,
+    print_json,
+    python_limit_options,
+    read_grader_source,
+)
 from graders.errors import GraderInvalid
 
 
@@ -37,8 +43,14 @@ def _item(value: str | None) -> Any:
 )
 @click.option("--item", "item", metavar="JSON|@PATH", help="The dataset item, as JSON or @file.json.")
 @python_limit_options
+@judge_options
 def command(
-    grader: str, model_sample: str | None, model_sample_file: Path | None, item: str | None, python_limits: Any
+    grader: str,
+    model_sample: str | None,
+    model_sample_file: Path | None,
+    item: str | None,
+    python_limits: Any,
+    judge: Any,
 ) -> None:
     """Grade one sample with GRADER and print the /run response JSON (exit 0 whatever the reward)."""
     if (model_sample is None) == (model_sample_file is None):
@@ -51,7 +63,7 @@ def command(
 
     try:
         response = run(read_grader_source(grader), model_sample, item_value,
-                       options=RunOptions(python_limits=python_limits))
+                       options=RunOptions(python_limits=python_limits, judge=judge))
     except GraderInvalid as exc:
         fail_invalid(exc)
     print_json(response.model_dump(mode="json"))
