@@ -18,6 +18,7 @@ COMMANDS: dict[str, str] = {
     "preflight": "preflight",
     "test": "test",
     "score": "score",
+    "parity": "parity",
 }
 
 
