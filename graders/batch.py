@@ -143,9 +143,36 @@ def warm_up(model: AnyGrader) -> None:
                 pass
 
 
-def _init_worker(model: AnyGrader, sample_field: str | None, template: Summary) -> None:
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            state = handle.read().rsplit(b")", 1)[1].split()[0]
+        return state not in (b"Z", b"X")  # a killed parent not yet reaped is a zombie: dead
+    except FileNotFoundError:
+        return False
+    except (OSError, IndexError):  # no /proc: ask the kernel
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        return True
+
+
+def _watch(pid: int) -> None:
+    """Exit when the scoring process is gone.
+
+    Workers hang off the forkserver, not the scoring process, and wait on their task
+    queue: after a ``kill -9`` of ``graders score`` nothing else would ever stop them.
+    """
+    while _alive(pid):
+        time.sleep(0.5)
+    os._exit(1)
+
+
+def _init_worker(model: AnyGrader, sample_field: str | None, template: Summary, parent: int) -> None:
     # Ctrl-C is the parent's to handle: it stops feeding and shuts the pool down.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_watch, args=(parent,), name="graders-parent-watch", daemon=True).start()
     global _WORKER
     _WORKER = (model, sample_field, template)
     warm_up(model)
@@ -200,7 +227,8 @@ def _cpu_chunks(
     window = 4 * jobs
     pending: deque[Future[tuple[bytes, Summary]]] = deque()
     with ProcessPoolExecutor(
-        max_workers=jobs, mp_context=context, initializer=_init_worker, initargs=(model, sample_field, template)
+        max_workers=jobs, mp_context=context, initializer=_init_worker,
+        initargs=(model, sample_field, template, os.getpid()),
     ) as pool:
         try:
             for first, chunk in _chunked(raws, chunk_size):

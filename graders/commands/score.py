@@ -17,19 +17,20 @@ from graders.errors import GraderInvalid
 EXIT_INTERRUPTED = 130
 
 
-def _options(**kwargs: Any) -> Any:
-    """RunOptions from the shared python-limit / judge options, when those options exist."""
+def _options(shared: dict[str, Any]) -> Any:
+    """RunOptions from what the shared option decorators passed (python limits, judge)."""
     from graders.context import RunOptions
 
-    build = getattr(common, "run_options", None)
-    if build is not None:
-        return build(**kwargs)
-    return RunOptions()
+    return RunOptions(python_limits=shared.get("python_limits"), judge=shared.get("judge"))
 
 
-def _shared_decorators() -> list[Any]:
-    # Other commands' reusable options (python limits, judge), wired in when they exist.
-    return [getattr(common, name) for name in ("python_limit_options", "judge_options") if hasattr(common, name)]
+def _with_shared_options(func: Any) -> Any:
+    # The reusable option groups of graders.commands.common, wired in when they exist.
+    for name in ("judge_options", "python_limit_options"):
+        decorate = getattr(common, name, None)
+        if decorate is not None:
+            func = decorate(func)
+    return func
 
 
 class _Progress:
@@ -96,12 +97,6 @@ def _resume_command() -> str:
     return "graders " + " ".join(shlex.quote(a) for a in args)
 
 
-def _apply(decorators: list[Any], function: Any) -> Any:
-    for decorate in reversed(decorators):
-        function = decorate(function)
-    return function
-
-
 @click.command("score")
 @click.argument("grader", metavar="GRADER")
 @click.argument("data", type=click.Path(exists=True, dir_okay=False, path_type=Path))
@@ -119,7 +114,8 @@ def _apply(decorators: list[Any], function: Any) -> Any:
               help="Write the summary as JSON here.")
 @click.option("--sample-field", metavar="PATH", default=None,
               help="Rows are flat items; the sample is at this dotted path in each row.")
-def _command(
+@_with_shared_options
+def command(
     grader: str,
     data: Path,
     output: Path,
@@ -153,7 +149,7 @@ def _command(
                 concurrency=concurrency,
                 threshold=threshold,
                 sample_field=sample_field,
-                options=_options(**shared),
+                options=_options(shared),
                 report=report,
                 summary_json=summary_json,
                 progress=progress,
@@ -172,5 +168,3 @@ def _command(
     click.echo(render_text(summary))
     click.echo(f"wrote {output}" + (f", {report}" if report else "") + (f", {summary_json}" if summary_json else ""))
 
-
-command = _apply(_shared_decorators(), _command)
