@@ -37,6 +37,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from graders import engine
 from graders.context import RunOptions
 from graders.errors import GraderInvalid
+from graders.results import ERROR_FLAGS
 from graders.validation import parse_grader
 
 DEFAULT_MAX_BODY = 10 * 1024 * 1024
@@ -95,7 +96,12 @@ def _json_type(value: Any) -> str:
 
 async def read_json_object(request: Request, limit: int, allowed: frozenset[str]) -> dict[str, Any]:
     """The request body as a JSON object, or a RequestError saying what is wrong with it."""
-    content_type = request.headers.get("content-type")
+    content_type = declared = None
+    for name, value in request.scope["headers"]:  # raw headers: cheaper than Starlette's Headers
+        if name == b"content-type":
+            content_type = value.decode("latin-1")
+        elif name == b"content-length":
+            declared = value
     # A missing content type is tolerated (OpenAI parses the body regardless); a wrong one is not,
     # since `curl -d` sends form encoding and the user should hear why.
     if content_type is not None and not _is_json_media_type(content_type):
@@ -105,17 +111,9 @@ async def read_json_object(request: Request, limit: int, allowed: frozenset[str]
             "'Content-Type: application/json'.",
             code="unsupported_content_type",
         )
-    declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise _too_large(limit)
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise _too_large(limit)
-        chunks.append(chunk)
-    raw = b"".join(chunks)
+    raw = await _read_body(request.receive, limit)
     if not raw.strip():
         raise RequestError(400, "The request body is empty; send a JSON object.", code="invalid_json")
     try:
@@ -137,6 +135,28 @@ async def read_json_object(request: Request, limit: int, allowed: frozenset[str]
                 400, f"Unrecognized request argument supplied: {key}", param=key, code="unknown_parameter"
             )
     return body
+
+
+async def _read_body(receive: Receive, limit: int) -> bytes:
+    """The whole body, refusing it as soon as it passes ``limit`` (chunked bodies have no length)."""
+    message = await receive()
+    body: bytes = message.get("body", b"")
+    if not message.get("more_body", False):  # the common case: one message
+        if len(body) > limit:
+            raise _too_large(limit)
+        return body
+    chunks = [body]
+    size = len(body)
+    while message.get("more_body", False):
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise RequestError(400, "The client disconnected before sending the whole body.")
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise _too_large(limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _is_json_media_type(value: str) -> bool:
@@ -230,12 +250,12 @@ def make_endpoints(config: ServerConfig) -> tuple[Callable[[Request], Awaitable[
         # CPU graders take microseconds and never suspend: run them inline, unqueued.
         if engine.needs_io(model):
             async with limiter.slot():
-                result = await engine.arun(model, model_sample, item, options=options)
+                result = await engine.arun_dict(model, model_sample, item, options=options)
         else:
-            result = await engine.arun(model, model_sample, item, options=options)
-        _note(request, reward=result.reward, execution_time=result.metadata.execution_time,
-              flags=result.metadata.errors.flags_set() or None)
-        return Response(result.__pydantic_serializer__.to_json(result), media_type="application/json")
+            result = await engine.arun_dict(model, model_sample, item, options=options)
+        _note(request, reward=result["reward"], execution_time=result["metadata"]["execution_time"], errors=result["metadata"]["errors"])
+        # arun_dict is already the wire JSON (equal to RunResponse.model_dump): no pydantic round trip.
+        return Response(orjson.dumps(result), media_type="application/json")
 
     async def validate(request: Request) -> Response:
         body = await read_json_object(request, limit, VALIDATE_FIELDS)
@@ -450,6 +470,9 @@ class AccessFormatter(logging.Formatter):
         if info is None:  # not an access record: fall back to a plain line
             return f"{self.formatTime(record)} {record.levelname} {record.getMessage()}"
         grade_ms = info.get("execution_time")
+        errors = info.get("errors")
+        # Computed here, not per request: the formatter only runs when the line is written.
+        flags = [flag for flag in ERROR_FLAGS if errors.get(flag)] if errors else None
         fields = {
             "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
             "request_id": getattr(record, "request_id", None),
@@ -459,7 +482,7 @@ class AccessFormatter(logging.Formatter):
             "status": getattr(record, "status", None),
             "grader_type": info.get("grader_type"),
             "reward": info.get("reward"),
-            "flags": info.get("flags"),
+            "flags": flags or None,
             "execution_time_ms": None if grade_ms is None else round(grade_ms * 1000, 3),
             "duration_ms": getattr(record, "duration_ms", None),
         }

@@ -176,7 +176,7 @@ def test_an_escaped_bug_is_a_logged_500(monkeypatch: pytest.MonkeyPatch, caplog:
     async def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(server.engine, "arun", broken)
+    monkeypatch.setattr(server.engine, "arun_dict", broken)
     app = create_app()
     with caplog.at_level(logging.ERROR, logger="graders.server"):
         status, headers, content = post(app, RUN, body(EXACT))
@@ -278,7 +278,7 @@ def test_access_formatter_text_line() -> None:
         path=RUN,
         status=200,
         duration_ms=0.5,
-        grader={"grader_type": "multi", "reward": 0.75, "execution_time": 0.0002, "flags": ["other_error"]},
+        grader={"grader_type": "multi", "reward": 0.75, "execution_time": 0.0002, "errors": {"other_error": True, "other_error_details": "x"}},
     )
     line = AccessFormatter().format(record)
     assert line == f'req_1 127.0.0.1 "POST {RUN}" 200 multi reward=0.75 flags=other_error grade=0.2ms total=0.5ms'
