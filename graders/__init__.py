@@ -18,6 +18,10 @@ from typing import TYPE_CHECKING, Any
 _EXPORTS: dict[str, str] = {
     "as_reward_function": "graders.adapters",
     "RunOptions": "graders.context",
+    "score_file": "graders.batch",
+    "score_rows": "graders.batch",
+    "summarize": "graders.batch",
+    "Summary": "graders.summary",
     "arun": "graders.engine",
     "run": "graders.engine",
     "validate": "graders.engine",
@@ -57,6 +61,7 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # for type checkers and IDEs: the same names, eagerly
     from graders.adapters import as_reward_function
+    from graders.batch import score_file, score_rows, summarize
     from graders.context import RunOptions
     from graders.engine import arun, run, validate
     from graders.errors import GraderInvalid, GradingError, Problem
@@ -71,4 +76,5 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, eagerly
         TextSimilarityGrader,
     )
     from graders.results import RunErrors, RunMetadata, RunResponse
+    from graders.summary import Summary
     from graders.template import grader_references, render
