@@ -75,13 +75,13 @@ class _Progress:
     def __call__(self, done: int, total: int) -> None:
         now = time.monotonic()
         if self.first is None:
-            self.first, self.started = done, now
+            self.first, self.started, self.last_line = done, now, now
         rate = (done - self.first) / (now - self.started) if now > self.started else 0.0
         if self.bar is not None:
             if self.task is None:
                 self.task = self.bar.add_task("score", total=total, completed=done, rate="-")
             self.bar.update(self.task, completed=done, rate=f"{rate:,.0f}")
-        elif now - self.last_line >= 5.0 or done == total:
+        elif done > self.first and (now - self.last_line >= 5.0 or done == total):
             self.last_line = now
             click.echo(f"scored {done:,}/{total:,} rows ({rate:,.0f} rows/s)", err=True)
 
