@@ -26,15 +26,17 @@ import time
 import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx2 as httpx
-import openai
 
 from graders.backends.cache import ResponseCache, request_key
 from graders.backends.config import JudgeConfig
 from graders.backends.http import make_http_client
 from graders.errors import ModelGraderServerError
+
+if TYPE_CHECKING:
+    import openai
 
 # 408 and 409 are what OpenAI's own client retries besides 429 and 5xx.
 RETRY_STATUSES = frozenset({408, 409, 429})
@@ -183,15 +185,10 @@ class Transport:
                 failure = f"HTTP {exc.status}: {exc.message}"
                 status: int | None = exc.status
                 retry_after = retry_after_seconds(exc.headers)
-            except openai.APIStatusError as exc:
-                retryable = exc.status_code in RETRY_STATUSES or exc.status_code >= 500
-                failure = f"HTTP {exc.status_code}: {_error_message(exc.body, exc.response.text)}"
-                status = exc.status_code
-                retry_after = retry_after_seconds(exc.response.headers)
-            except (openai.APITimeoutError, httpx.TimeoutException):
+            except httpx.TimeoutException:
                 retryable, status, retry_after = True, None, None
                 failure = f"timed out after {self.config.timeout:g} s"
-            except (openai.APIConnectionError, httpx.TransportError) as exc:
+            except httpx.TransportError as exc:
                 retryable, status, retry_after = True, None, None
                 failure = f"connection failed: {exc.__cause__ or exc}"
             except ValueError as exc:  # a 200 whose body is not JSON
@@ -218,16 +215,7 @@ class Transport:
 
     async def _send(self, state: _LoopState, endpoint: str, body: dict[str, Any]) -> Any:
         if endpoint == "fine_tuning/alpha/graders/run":
-            if state.sdk is None:
-                state.sdk = openai.AsyncOpenAI(
-                    base_url=self.base_url,
-                    api_key=self._api_key,
-                    timeout=self.config.timeout,
-                    max_retries=0,
-                    http_client=make_http_client(self.config.timeout),
-                )
-            raw: Any = await state.sdk.fine_tuning.alpha.graders.with_raw_response.run(**body)
-            return json.loads(raw.http_response.content)
+            return await self._sdk_run(state, body)
         if endpoint not in ENDPOINTS:
             raise ValueError(f"unknown endpoint {endpoint!r}")
         response = await state.http.post(
@@ -241,6 +229,28 @@ class Transport:
                 parsed = None
             raise _HTTPStatus(response.status_code, _error_message(parsed, text), response.headers)
         return json.loads(response.content)
+
+    async def _sdk_run(self, state: _LoopState, body: dict[str, Any]) -> Any:
+        import openai  # heavy (about a second): only remote runs need the SDK
+
+        if state.sdk is None:
+            state.sdk = openai.AsyncOpenAI(
+                base_url=self.base_url,
+                api_key=self._api_key,
+                timeout=self.config.timeout,
+                max_retries=0,
+                http_client=make_http_client(self.config.timeout),
+            )
+        try:
+            raw: Any = await state.sdk.fine_tuning.alpha.graders.with_raw_response.run(**body)
+        except openai.APIStatusError as exc:
+            message = _error_message(exc.body if isinstance(exc.body, dict) else None, exc.response.text)
+            raise _HTTPStatus(exc.status_code, message, exc.response.headers) from None
+        except openai.APITimeoutError:
+            raise httpx.ReadTimeout("the remote did not answer in time") from None
+        except openai.APIConnectionError as exc:
+            raise httpx.ConnectError(str(exc.__cause__ or exc)) from None
+        return json.loads(raw.http_response.content)
 
 
 class _HTTPStatus(Exception):
