@@ -40,8 +40,15 @@ KEY = "bench-key"
 # ------------------------------------------------------------------ load generator (separate process)
 
 
-async def _connection(host: str, port: int, request: bytes, stop_at: float, warm_until: float,
-                      latencies: list[float], errors: list[str]) -> int:
+async def _connection(
+    host: str,
+    port: int,
+    request: bytes,
+    stop_at: float,
+    warm_until: float,
+    latencies: list[float],
+    errors: list[str],
+) -> int:
     reader, writer = await asyncio.open_connection(host, port)
     done = 0
     try:
@@ -81,7 +88,10 @@ async def _load(host: str, port: int, connections: int, seconds: float, warmup: 
     now = time.perf_counter()
     warm_until, stop_at = now + warmup, now + warmup + seconds
     await asyncio.gather(
-        *(_connection(host, port, request, stop_at, warm_until, latencies, errors) for _ in range(connections))
+        *(
+            _connection(host, port, request, stop_at, warm_until, latencies, errors)
+            for _ in range(connections)
+        )
     )
     return {"latencies": latencies, "errors": errors[:5], "error_count": len(errors), "seconds": seconds}
 
@@ -108,7 +118,17 @@ def _free_port() -> int:
 
 def _start_server(port: int, extra: list[str]) -> subprocess.Popen[bytes]:
     proc = subprocess.Popen(
-        [sys.executable, "-c", "import cli; cli.main()", "serve", "--port", str(port), "--api-key", KEY, *extra],
+        [
+            sys.executable,
+            "-c",
+            "import cli; cli.main()",
+            "serve",
+            "--port",
+            str(port),
+            "--api-key",
+            KEY,
+            *extra,
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -133,8 +153,20 @@ def measure_server(connections: int, seconds: float, warmup: float, extra: list[
     server = _start_server(port, extra)
     try:
         out = subprocess.run(
-            [sys.executable, "-m", "bench.server", "--load", "--port", str(port), "--connections", str(connections),
-             "--seconds", str(seconds), "--warmup", str(warmup)],
+            [
+                sys.executable,
+                "-m",
+                "bench.server",
+                "--load",
+                "--port",
+                str(port),
+                "--connections",
+                str(connections),
+                "--seconds",
+                str(seconds),
+                "--warmup",
+                str(warmup),
+            ],
             capture_output=True,
             check=True,
         ).stdout
@@ -196,22 +228,31 @@ def main() -> int:
         ("graders serve, --no-access-log", quiet),
     ]
     lines = [
-        f"string_check `/run`, {args.connections} keep-alive connections from a separate process on loopback, "
-        f"{args.seconds:g} s after {args.warmup:g} s warm-up; baseline `graders.run` in-process, one thread.",
+        (
+            f"string_check `/run`, {args.connections} keep-alive connections from a separate process on "
+            f"loopback, {args.seconds:g} s after {args.warmup:g} s warm-up; baseline `graders.run` "
+            "in-process, one thread."
+        ),
         "",
         "| | req/s | p50 ms | p99 ms | errors |",
         "|---|---:|---:|---:|---:|",
     ]
     for label, r in rows:
         lines.append(f"| {label} | {r['rps']:,.0f} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['errors']} |")
-    lines.append(f"| `graders.run` in-process (baseline) | {baseline['rps']:,.0f} | {baseline['p50_ms']:.3f} | "
-                 f"{baseline['p99_ms']:.3f} | 0 |")
+    lines.append(
+        f"| `graders.run` in-process (baseline) | {baseline['rps']:,.0f} | {baseline['p50_ms']:.3f} | "
+        f"{baseline['p99_ms']:.3f} | 0 |"
+    )
     lines += [
         "",
-        f"Server / in-process throughput: {logged['rps'] / baseline['rps']:.2f}x. "
-        f"Target ≥ 1,500 req/s, p99 ≤ 50 ms, no errors: **{'met' if ok else 'NOT met'}**.",
-        f"The machine has {os.cpu_count()} cores shared by the server, the load generator and whatever else "
-        "is running; figures taken while other work runs are low.",
+        (
+            f"Server / in-process throughput: {logged['rps'] / baseline['rps']:.2f}x. "
+            f"Target ≥ 1,500 req/s, p99 ≤ 50 ms, no errors: **{'met' if ok else 'NOT met'}**."
+        ),
+        (
+            f"The machine has {os.cpu_count()} cores shared by the server, the load generator and whatever "
+            "else is running; figures taken while other work runs are low."
+        ),
     ]
     table = "\n".join(lines)
     print(table)

@@ -122,7 +122,7 @@ async def read_json_object(request: Request, limit: int, allowed: frozenset[str]
         raise RequestError(
             400,
             f"We could not parse the JSON body of your request ({exc}). The body must be valid "
-            "UTF-8 JSON, for example {\"grader\": {...}, \"model_sample\": \"...\"}.",
+            'UTF-8 JSON, for example {"grader": {...}, "model_sample": "..."}.',
             code="invalid_json",
         ) from None
     if not isinstance(body, dict):
@@ -173,13 +173,17 @@ def _is_json_media_type(value: str) -> bool:
 
 def _too_large(limit: int) -> RequestError:
     return RequestError(
-        413, f"The request body is larger than this server's limit of {limit} bytes.", code="request_too_large"
+        413,
+        f"The request body is larger than this server's limit of {limit} bytes.",
+        code="request_too_large",
     )
 
 
 def _required(body: dict[str, Any], name: str) -> Any:
     if name not in body or body[name] is None:
-        raise RequestError(400, f"Missing required parameter: '{name}'.", param=name, code="missing_required_parameter")
+        raise RequestError(
+            400, f"Missing required parameter: '{name}'.", param=name, code="missing_required_parameter"
+        )
     return body[name]
 
 
@@ -253,7 +257,12 @@ def make_endpoints(config: ServerConfig) -> tuple[Callable[[Request], Awaitable[
                 result = await engine.arun_dict(model, model_sample, item, options=options)
         else:
             result = await engine.arun_dict(model, model_sample, item, options=options)
-        _note(request, reward=result["reward"], execution_time=result["metadata"]["execution_time"], errors=result["metadata"]["errors"])
+        _note(
+            request,
+            reward=result["reward"],
+            execution_time=result["metadata"]["execution_time"],
+            errors=result["metadata"]["errors"],
+        )
         # arun_dict is already the wire JSON (equal to RunResponse.model_dump): no pydantic round trip.
         return Response(orjson.dumps(result), media_type="application/json")
 
@@ -344,7 +353,7 @@ class OuterMiddleware:
                 await refusal(scope, receive, send_with_id)
             else:
                 await self.app(scope, receive, send_with_id)
-        except Exception:
+        except Exception:  # noqa: BLE001 -- the last line of defence: log it, answer 500
             error_log.exception("unhandled error in %s %s (%s)", scope["method"], scope["path"], request_id)
             if status == 0:
                 await error_response(500, INTERNAL_ERROR)(scope, receive, send_with_id)

@@ -33,7 +33,8 @@ async def asgi_request(
     size = chunk or max(1, len(body))
     pieces = [body[i : i + size] for i in range(0, len(body), size)] or [b""]
     messages = [
-        {"type": "http.request", "body": piece, "more_body": i < len(pieces) - 1} for i, piece in enumerate(pieces)
+        {"type": "http.request", "body": piece, "more_body": i < len(pieces) - 1}
+        for i, piece in enumerate(pieces)
     ]
     sent: list[dict[str, Any]] = []
 

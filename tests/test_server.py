@@ -86,7 +86,9 @@ def start_server(*args: str, env: dict[str, str] | None = None) -> tuple[subproc
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline and proc.poll() is None:
             try:
-                httpx.get(f"http://127.0.0.1:{port}/health", headers={"authorization": f"Bearer {KEY}"}, timeout=1)
+                httpx.get(
+                    f"http://127.0.0.1:{port}/health", headers={"authorization": f"Bearer {KEY}"}, timeout=1
+                )
                 return proc, port
             except httpx.TransportError:
                 time.sleep(0.05)
@@ -162,7 +164,9 @@ def test_run_python_that_does_not_compile_is_a_flag_not_a_400(client: OpenAI) ->
 
 
 def test_run_score_model(client: OpenAI) -> None:
-    result = client.fine_tuning.alpha.graders.run(grader=SCORE_MODEL, model_sample="Paris", item={"answer": "Paris"})
+    result = client.fine_tuning.alpha.graders.run(
+        grader=SCORE_MODEL, model_sample="Paris", item={"answer": "Paris"}
+    )
     errors = result.metadata.errors
     assert result.metadata.type == "score_model"
     assert ERROR_FLAGS <= set(errors.model_dump())
@@ -202,7 +206,10 @@ def test_run_missing_variable_is_a_flag(client: OpenAI) -> None:
 
 def test_azure_prefix(server: int) -> None:
     azure = OpenAI(base_url=f"http://127.0.0.1:{server}/openai/v1", api_key=KEY, max_retries=0)
-    assert azure.fine_tuning.alpha.graders.run(grader=EXACT, model_sample="a", item={"answer": "a"}).reward == 1.0
+    assert (
+        azure.fine_tuning.alpha.graders.run(grader=EXACT, model_sample="a", item={"answer": "a"}).reward
+        == 1.0
+    )
     assert azure.fine_tuning.alpha.graders.validate(grader=EXACT).grader is not None
     # Azure clients send the key in an `api-key` header.
     response = httpx.post(
@@ -252,7 +259,10 @@ def test_schema_error_is_bad_request(client: OpenAI) -> None:
         assert caught.value.status_code == 400
         assert caught.value.type == "invalid_request_error"
         assert caught.value.param == "grader.operation"
-        assert caught.value.message == "Error code: 400 - Invalid grader: operation: Input should be 'eq', 'ne', 'like' or 'ilike'"
+        assert (
+            caught.value.message
+            == "Error code: 400 - Invalid grader: operation: Input should be 'eq', 'ne', 'like' or 'ilike'"
+        )
 
 
 def test_unknown_grader_type_is_bad_request(client: OpenAI) -> None:
@@ -401,7 +411,9 @@ def test_access_log_json_then_clean_stop() -> None:
     try:
         url = f"http://127.0.0.1:{port}{RUN}"
         headers = {"authorization": f"Bearer {KEY}"}
-        ok = httpx.post(url, json={"grader": EXACT, "model_sample": "Paris", "item": {"answer": "Paris"}}, headers=headers)
+        ok = httpx.post(
+            url, json={"grader": EXACT, "model_sample": "Paris", "item": {"answer": "Paris"}}, headers=headers
+        )
         bad = httpx.post(url, json={"grader": {"type": "nope"}, "model_sample": "x"}, headers=headers)
         assert ok.status_code == 200 and bad.status_code == 400
     finally:
@@ -424,11 +436,21 @@ def test_access_log_json_then_clean_stop() -> None:
 def test_public_bind_without_key_is_refused() -> None:
     env = {k: v for k, v in os.environ.items() if k != "GRADERS_API_KEY"}
     done = subprocess.run(
-        [sys.executable, "-c", "import cli; cli.main()", "serve", "--host", "0.0.0.0", "--port", str(free_port())],
+        [
+            sys.executable,
+            "-c",
+            "import cli; cli.main()",
+            "serve",
+            "--host",
+            "0.0.0.0",
+            "--port",
+            str(free_port()),
+        ],
         env=env,
         capture_output=True,
         text=True,
         timeout=30,
+        check=False,
     )
     assert done.returncode == 2
     assert "refusing to listen on 0.0.0.0 without an API key" in done.stderr

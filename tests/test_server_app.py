@@ -71,7 +71,9 @@ def body(grader: dict[str, Any], sample: str = "a", item: Any = None) -> bytes:
     return json.dumps({"grader": grader, "model_sample": sample, "item": item or {"answer": "a"}}).encode()
 
 
-def post(app: Any, path: str, payload: bytes, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], Any]:
+def post(
+    app: Any, path: str, payload: bytes, headers: dict[str, str] | None = None
+) -> tuple[int, dict[str, str], Any]:
     status, response_headers, content = asyncio.run(asgi_request(app, "POST", path, payload, headers or JSON))
     return status, response_headers, json.loads(content)
 
@@ -137,7 +139,9 @@ def test_graceful_shutdown_finishes_in_flight_requests() -> None:
         outcome: dict[str, Any] = {}
 
         def call() -> None:
-            outcome["response"] = httpx.post(f"http://127.0.0.1:{port}{RUN}", content=body(COSINE), headers=JSON, timeout=10)
+            outcome["response"] = httpx.post(
+                f"http://127.0.0.1:{port}{RUN}", content=body(COSINE), headers=JSON, timeout=10
+            )
 
         caller = threading.Thread(target=call)
         caller.start()
@@ -170,7 +174,9 @@ def test_backends_are_closed_at_shutdown() -> None:
 # ------------------------------------------------------------------ a bug is a 500 in OpenAI's shape
 
 
-def test_an_escaped_bug_is_a_logged_500(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+def test_an_escaped_bug_is_a_logged_500(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     from graders import server
 
     async def broken(*args: Any, **kwargs: Any) -> Any:
@@ -207,7 +213,12 @@ def test_an_escaped_bug_is_a_logged_500(monkeypatch: pytest.MonkeyPatch, caplog:
         (b'"grader"', JSON, 400, "invalid_type"),
         (b"null", JSON, 400, "invalid_type"),
         (b'{"grader": {}}', {"content-type": "text/plain"}, 415, "unsupported_content_type"),
-        (b'{"grader": {}}', {"content-type": "application/json; charset=latin-1"}, 415, "unsupported_content_type"),
+        (
+            b'{"grader": {}}',
+            {"content-type": "application/json; charset=latin-1"},
+            415,
+            "unsupported_content_type",
+        ),
         (b'{"model_sample": "x"}', JSON, 400, "missing_required_parameter"),
         (b'{"grader": null, "model_sample": "x"}', JSON, 400, "missing_required_parameter"),
         (b'{"grader": [], "model_sample": "x"}', JSON, 400, "invalid_grader"),
@@ -230,14 +241,19 @@ def test_body_limit_counts_streamed_bytes() -> None:
     payload = body(EXACT, sample="x" * 200)
     status, _, content = asyncio.run(asgi_request(app, "POST", RUN, payload, JSON, chunk=16))
     assert status == 413 and "100 bytes" in json.loads(content)["error"]["message"]
-    status, _, _ = asyncio.run(asgi_request(app, "POST", RUN, payload, {**JSON, "content-length": str(len(payload))}))
+    status, _, _ = asyncio.run(
+        asgi_request(app, "POST", RUN, payload, {**JSON, "content-length": str(len(payload))})
+    )
     assert status == 413
 
 
 def test_item_may_be_omitted_or_null() -> None:
     app = create_app()
     grader = {**EXACT, "reference": "a"}
-    for payload in ({"grader": grader, "model_sample": "a"}, {"grader": grader, "model_sample": "a", "item": None}):
+    for payload in (
+        {"grader": grader, "model_sample": "a"},
+        {"grader": grader, "model_sample": "a", "item": None},
+    ):
         status, _, content = post(app, RUN, json.dumps(payload).encode())
         assert status == 200 and content["reward"] == 1.0
 
@@ -278,18 +294,37 @@ def test_access_formatter_text_line() -> None:
         path=RUN,
         status=200,
         duration_ms=0.5,
-        grader={"grader_type": "multi", "reward": 0.75, "execution_time": 0.0002, "errors": {"other_error": True, "other_error_details": "x"}},
+        grader={
+            "grader_type": "multi",
+            "reward": 0.75,
+            "execution_time": 0.0002,
+            "errors": {"other_error": True, "other_error_details": "x"},
+        },
     )
     line = AccessFormatter().format(record)
-    assert line == f'req_1 127.0.0.1 "POST {RUN}" 200 multi reward=0.75 flags=other_error grade=0.2ms total=0.5ms'
+    assert (
+        line
+        == f'req_1 127.0.0.1 "POST {RUN}" 200 multi reward=0.75 flags=other_error grade=0.2ms total=0.5ms'
+    )
     as_json = json.loads(AccessFormatter(as_json=True).format(record))
-    assert as_json["reward"] == 0.75 and as_json["execution_time_ms"] == 0.2 and as_json["request_id"] == "req_1"
+    assert (
+        as_json["reward"] == 0.75 and as_json["execution_time_ms"] == 0.2 and as_json["request_id"] == "req_1"
+    )
 
 
 @pytest.mark.parametrize(
     ("host", "loopback"),
-    [("127.0.0.1", True), ("127.1.2.3", True), ("::1", True), ("[::1]", True), ("localhost", True),
-     ("0.0.0.0", False), ("::", False), ("192.168.1.4", False), ("example.com", False)],
+    [
+        ("127.0.0.1", True),
+        ("127.1.2.3", True),
+        ("::1", True),
+        ("[::1]", True),
+        ("localhost", True),
+        ("0.0.0.0", False),
+        ("::", False),
+        ("192.168.1.4", False),
+        ("example.com", False),
+    ],
 )
 def test_is_loopback(host: str, loopback: bool) -> None:
     assert is_loopback(host) is loopback
@@ -314,9 +349,15 @@ def test_parse_size() -> None:
 
 @pytest.mark.parametrize(
     ("value", "ok"),
-    [("application/json", True), ("Application/JSON; charset=UTF-8", True), ("application/merge-patch+json", True),
-     ('application/json; charset="utf-8"', True), ("text/json", False), ("multipart/form-data", False),
-     ("application/json; charset=utf-16", False)],
+    [
+        ("application/json", True),
+        ("Application/JSON; charset=UTF-8", True),
+        ("application/merge-patch+json", True),
+        ('application/json; charset="utf-8"', True),
+        ("text/json", False),
+        ("multipart/form-data", False),
+        ("application/json; charset=utf-16", False),
+    ],
 )
 def test_json_media_types(value: str, ok: bool) -> None:
     assert _is_json_media_type(value) is ok

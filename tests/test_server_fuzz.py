@@ -55,23 +55,44 @@ JSON_LEAF = st.one_of(
 )
 JSON_VALUE = st.recursive(
     JSON_LEAF,
-    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=8), inner, max_size=4)),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
     max_leaves=12,
 )
 ITEMS = st.one_of(
     st.fixed_dictionaries({"answer": JSON_VALUE, "list": st.lists(JSON_VALUE, max_size=3)}),
     JSON_VALUE,
 )
-METRICS = ["fuzzy_match", "bleu", "gleu", "rouge_1", "rouge_2", "rouge_l", "cosine", "meteor", "rouge_9", "jaccard"]
+METRICS = [
+    "fuzzy_match",
+    "bleu",
+    "gleu",
+    "rouge_1",
+    "rouge_2",
+    "rouge_l",
+    "cosine",
+    "meteor",
+    "rouge_9",
+    "jaccard",
+]
 FORMULAS = st.one_of(
-    st.sampled_from(["a", "a + b", "(a + b) / 2", "a / 0", "log(a)", "max(a, b)", "a ^ 1000", "-a", "min()", "a +* b"]),
+    st.sampled_from(
+        ["a", "a + b", "(a + b) / 2", "a / 0", "log(a)", "max(a, b)", "a ^ 1000", "-a", "min()", "a +* b"]
+    ),
     st.text(alphabet="ab+-*/^()., 0123456789loginmaxsqrt", max_size=20),
 )
 
 
 @st.composite
 def cpu_grader(draw: st.DrawFn, depth: int = 0) -> dict[str, Any]:
-    kind = draw(st.sampled_from(["string_check", "text_similarity", "multi"] if depth == 0 else ["string_check", "text_similarity"]))
+    kind = draw(
+        st.sampled_from(
+            ["string_check", "text_similarity", "multi"]
+            if depth == 0
+            else ["string_check", "text_similarity"]
+        )
+    )
     grader: dict[str, Any]
     if kind == "string_check":
         grader = {
@@ -106,7 +127,16 @@ def cpu_grader(draw: st.DrawFn, depth: int = 0) -> dict[str, Any]:
 def io_grader(draw: st.DrawFn) -> dict[str, Any]:
     kind = draw(st.sampled_from(["python", "score_model", "label_model"]))
     if kind == "python":
-        source = draw(st.sampled_from(["def grade(sample, item):\n    return 1\n", "def grade(:", "x = 1", "async def grade(a, b): pass"]))
+        source = draw(
+            st.sampled_from(
+                [
+                    "def grade(sample, item):\n    return 1\n",
+                    "def grade(:",
+                    "x = 1",
+                    "async def grade(a, b): pass",
+                ]
+            )
+        )
         grader: dict[str, Any] = {"type": "python", "source": source}
     else:
         grader = {
@@ -192,16 +222,22 @@ def check(loop: asyncio.AbstractEventLoop, path: str, payload: bytes, headers: d
         assert set(decoded["error"]) == {"message", "type", "param", "code"}
 
 
-FUZZ = settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
+FUZZ = settings(
+    max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True
+)
 
 
 @FUZZ
 @given(request=near_valid_body(), headers=HEADERS)
-def test_near_valid_requests_never_5xx(loop: asyncio.AbstractEventLoop, request: tuple[str, bytes], headers: dict[str, str]) -> None:
+def test_near_valid_requests_never_5xx(
+    loop: asyncio.AbstractEventLoop, request: tuple[str, bytes], headers: dict[str, str]
+) -> None:
     check(loop, request[0], request[1], headers)
 
 
 @settings(max_examples=300, deadline=None, derandomize=True)
 @given(request=RAW_BODIES, headers=HEADERS)
-def test_arbitrary_bodies_never_5xx(loop: asyncio.AbstractEventLoop, request: tuple[str, bytes], headers: dict[str, str]) -> None:
+def test_arbitrary_bodies_never_5xx(
+    loop: asyncio.AbstractEventLoop, request: tuple[str, bytes], headers: dict[str, str]
+) -> None:
     check(loop, request[0], request[1], headers)

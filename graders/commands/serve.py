@@ -9,7 +9,7 @@ import click
 
 from graders.commands.common import EXIT_USAGE
 
-_SIZE = re.compile(r"^\s*(\d+)\s*([kmg]i?b?|b)?\s*$", re.I)
+_SIZE = re.compile(r"^\s*(\d+)\s*([kmg]i?b?|b)?\s*$", re.IGNORECASE)
 _UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
 
 
@@ -58,9 +58,9 @@ def parse_size(value: str) -> int:
 )
 @click.option(
     "--shutdown-timeout",
-    default=150.0,
+    default=150,
     show_default=True,
-    type=click.FloatRange(0),
+    type=click.IntRange(0),
     help="Seconds to let in-flight requests finish after SIGINT/SIGTERM.",
 )
 @click.option("--log-json", is_flag=True, help="Write the access log as one JSON object per line.")
@@ -73,7 +73,7 @@ def command(
     max_body_size: str,
     max_concurrency: int,
     max_queue: int,
-    shutdown_timeout: float,
+    shutdown_timeout: int,
     log_json: bool,
     no_access_log: bool,
 ) -> None:
