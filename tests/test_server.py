@@ -8,6 +8,7 @@ OpenAI's documented error shape; nothing is computed with the code under test.
 from __future__ import annotations
 
 import json
+import math
 import os
 import socket
 import subprocess
@@ -20,6 +21,8 @@ import openai
 import pytest
 from openai import OpenAI
 from rapidfuzz import fuzz
+
+from tests.judge_server import JudgeServer, Reply, fake_embedding
 
 KEY = "test-key-0123"
 JSON_HEADERS = {"content-type": "application/json"}
@@ -108,10 +111,17 @@ def stop(proc: subprocess.Popen[bytes]) -> str:
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[int]:
-    # No judge is reachable: a model grader must come back as a flag, never hit the network.
-    env = {"GRADERS_API_KEY": KEY, "OPENAI_BASE_URL": "http://127.0.0.1:9/v1", "OPENAI_API_KEY": "unused"}
-    proc, port = start_server("--max-body-size", "64KB", env=env)
+def judge() -> Iterator[JudgeServer]:
+    """A scripted OpenAI-compatible judge on loopback: every score_model answer is 0.75."""
+    server = JudgeServer(default=Reply.answer(0.75)).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def server(judge: JudgeServer) -> Iterator[int]:
+    judge_flags = ["--judge-base-url", judge.base_url, "--judge-api-key", "judge-key", "--no-cache"]
+    proc, port = start_server("--max-body-size", "64KB", *judge_flags, env={"GRADERS_API_KEY": KEY})
     yield port
     stop(proc)
 
@@ -146,13 +156,34 @@ def test_run_text_similarity(client: OpenAI) -> None:
 
 def test_run_python(client: OpenAI) -> None:
     result = client.fine_tuning.alpha.graders.run(grader=PYTHON, model_sample="anything")
-    errors = result.metadata.errors
     assert result.metadata.type == "python"
-    # Either the sandbox ran grade() (reward 1.0) or it is unavailable here and says so by flag.
-    assert (result.reward == 1.0 and not errors.python_grader_server_error) or (
-        result.reward == 0.0 and errors.python_grader_server_error
+    assert result.reward == 1.0
+    assert not any(result.metadata.errors.model_dump()[flag] for flag in ERROR_FLAGS)
+
+
+def test_run_python_sees_sample_and_item(client: OpenAI) -> None:
+    source = (
+        "def grade(sample, item):\n"
+        "    return len(sample['output_text']) + item['bonus'] + sample['output_json']['x']\n"
     )
-    assert not errors.python_grader_runtime_error
+    result = client.fine_tuning.alpha.graders.run(
+        grader={"type": "python", "name": "len", "source": source},
+        model_sample='{"x": 2}',
+        item={"bonus": 0.5},
+    )
+    assert result.reward == 8 + 0.5 + 2
+
+
+def test_run_python_exception_is_a_runtime_flag(client: OpenAI) -> None:
+    raising = {
+        "type": "python",
+        "name": "r",
+        "source": "def grade(sample, item):\n    raise ValueError('nope')\n",
+    }
+    result = client.fine_tuning.alpha.graders.run(grader=raising, model_sample="x")
+    errors = result.metadata.errors
+    assert result.reward == 0.0 and errors.python_grader_runtime_error
+    assert "ValueError" in (errors.python_grader_runtime_error_details or "")
 
 
 def test_run_python_that_does_not_compile_is_a_flag_not_a_400(client: OpenAI) -> None:
@@ -167,11 +198,22 @@ def test_run_score_model(client: OpenAI) -> None:
     result = client.fine_tuning.alpha.graders.run(
         grader=SCORE_MODEL, model_sample="Paris", item={"answer": "Paris"}
     )
-    errors = result.metadata.errors
+    errors = result.metadata.errors.model_dump()
     assert result.metadata.type == "score_model"
-    assert ERROR_FLAGS <= set(errors.model_dump())
-    # The judge at 127.0.0.1:9 is unreachable: a server-error flag, reward 0, HTTP 200.
-    assert result.reward == 0.0 and errors.model_grader_server_error
+    assert ERROR_FLAGS <= set(errors) and not any(errors[flag] for flag in ERROR_FLAGS)
+    assert result.reward == 0.75  # what the scripted judge answered
+    assert result.model_grader_token_usage_per_model  # the judge's usage is reported
+
+
+def test_run_cosine_through_the_judge(client: OpenAI) -> None:
+    cosine = {**FUZZY, "name": "cos", "evaluation_metric": "cosine"}
+    result = client.fine_tuning.alpha.graders.run(
+        grader=cosine, model_sample="Paris", item={"answer": "Lyon"}
+    )
+    a, b = fake_embedding("Paris"), fake_embedding("Lyon")
+    dot = sum(x * y for x, y in zip(a, b, strict=True))
+    expected = dot / (math.sqrt(sum(x * x for x in a)) * math.sqrt(sum(y * y for y in b)))
+    assert result.reward == pytest.approx(expected, abs=1e-9)
 
 
 def test_run_multi(client: OpenAI) -> None:

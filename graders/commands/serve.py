@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 import sys
+from typing import Any
 
 import click
 
-from graders.commands.common import EXIT_USAGE
+from graders.commands.common import EXIT_USAGE, judge_options, python_limit_options
 
 _SIZE = re.compile(r"^\s*(\d+)\s*([kmg]i?b?|b)?\s*$", re.IGNORECASE)
 _UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
@@ -65,6 +66,8 @@ def parse_size(value: str) -> int:
 )
 @click.option("--log-json", is_flag=True, help="Write the access log as one JSON object per line.")
 @click.option("--no-access-log", is_flag=True, help="Do not log each request.")
+@python_limit_options
+@judge_options
 def command(
     host: str,
     port: int,
@@ -76,6 +79,8 @@ def command(
     shutdown_timeout: int,
     log_json: bool,
     no_access_log: bool,
+    python_limits: Any,
+    judge: Any,
 ) -> None:
     """Serve POST /v1/fine_tuning/alpha/graders/run and /validate (also under /openai/v1) and GET /health.
 
@@ -96,7 +101,7 @@ def command(
         max_body_bytes=parse_size(max_body_size),
         max_io_concurrency=max_concurrency,
         max_io_queue=max_queue,
-        options=RunOptions(),
+        options=RunOptions(python_limits=python_limits, judge=judge),
     )
     configure_logging(as_json=log_json, access=not no_access_log)
     uvicorn.run(
