@@ -2,7 +2,9 @@
 
 ``METRICS`` maps every ``evaluation_metric`` the toolkit computes locally to its
 function; ``cosine`` needs an embeddings backend and is run by the grader engine.
-Heavy libraries are imported on first use so that the CLI starts fast.
+Each function returns exactly what the reference library call returns
+(metrics/reference.py keeps those calls as the oracle); ``signature(name)`` says which
+call, library version, tokenizer and options that is.
 """
 
 from __future__ import annotations
@@ -10,16 +12,34 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import partial
 
-from metrics import reference
+from metrics.bleu import bleu, gleu
+from metrics.fuzzy import fuzzy_match
+from metrics.meteor import meteor
+from metrics.rouge import rouge_l, rouge_n
+from metrics.signatures import SIGNATURES, signature
 
 Metric = Callable[[str, str], float]
 
 METRICS: dict[str, Metric] = {
-    "fuzzy_match": reference.fuzzy_match,
-    "bleu": reference.bleu,
-    "gleu": reference.gleu,
-    **{f"rouge_{n}": partial(reference.rouge, f"rouge{n}") for n in "12345"},
-    "rouge_l": partial(reference.rouge, "rougeL"),
+    "fuzzy_match": fuzzy_match,
+    "bleu": bleu,
+    "gleu": gleu,
+    "meteor": meteor,
+    **{f"rouge_{n}": partial(rouge_n, n) for n in range(1, 6)},
+    "rouge_l": rouge_l,
 }
 
-__all__ = ["METRICS", "Metric"]
+
+def clear_caches() -> None:
+    """Forget cached references and memoised words (benchmarks; tests)."""
+    from metrics import bleu as _bleu, meteor as _meteor, rouge as _rouge
+
+    _bleu._reference.cache_clear()
+    _rouge._reference.cache_clear()
+    _rouge._prediction_tokens.cache_clear()
+    _meteor._reference.cache_clear()
+    _meteor._stems.clear()
+    _meteor._synonyms.clear()
+
+
+__all__ = ["METRICS", "Metric", "SIGNATURES", "clear_caches", "signature"]
