@@ -33,6 +33,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 import uvicorn
 
 CHAT = "/v1/chat/completions"
@@ -171,14 +172,14 @@ class JudgeServer:
                 break
         raw = b"".join(chunks)
         try:
-            body = json.loads(raw) if raw else None
-        except ValueError:
+            body = orjson.loads(raw) if raw else None
+        except orjson.JSONDecodeError:
             body = None
         headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
         recorded = Recorded(scope["path"], headers, body, time.monotonic())
         self.requests.append(recorded)
         status, payload, extra = await self._answer(recorded)
-        data = json.dumps(payload).encode()
+        data = orjson.dumps(payload)
         out_headers = [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())]
         out_headers += [(k.encode(), v.encode()) for k, v in extra.items()]
         await send({"type": "http.response.start", "status": status, "headers": out_headers})

@@ -11,7 +11,7 @@ import gzip
 import json
 from collections.abc import Awaitable, Callable
 
-import httpx2 as httpx
+from graders.backends._httpx import httpx
 import pytest
 
 from graders.backends.http import KeepAliveTransport, make_http_client

@@ -23,7 +23,7 @@ import zlib
 from collections import defaultdict, deque
 from typing import Any
 
-import httpx2 as httpx
+from graders.backends._httpx import httpx
 
 _PROXY_VARS = ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "https_proxy", "http_proxy", "all_proxy")
 _MAX_HEAD = 64 * 1024
@@ -32,11 +32,11 @@ Origin = tuple[str, str, int]
 Connection = tuple[asyncio.StreamReader, asyncio.StreamWriter]
 
 
-def make_http_client(timeout: float) -> httpx.AsyncClient:
+def make_http_client(timeout: float, headers: dict[str, str] | None = None) -> httpx.AsyncClient:
     """The httpx client for one event loop: the lean transport unless a proxy is configured."""
     if any(os.environ.get(name) for name in _PROXY_VARS):
-        return httpx.AsyncClient(timeout=timeout)
-    return httpx.AsyncClient(timeout=timeout, transport=KeepAliveTransport(), trust_env=False)
+        return httpx.AsyncClient(timeout=timeout, headers=headers)
+    return httpx.AsyncClient(timeout=timeout, headers=headers, transport=KeepAliveTransport(), trust_env=False)
 
 
 class KeepAliveTransport(httpx.AsyncBaseTransport):

@@ -28,8 +28,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import httpx2 as httpx
+import orjson
 
+from graders.backends._httpx import httpx
 from graders.backends.cache import ResponseCache, request_key
 from graders.backends.config import JudgeConfig
 from graders.backends.http import make_http_client
@@ -133,7 +134,8 @@ class Transport:
                         "no judge is configured: set OPENAI_API_KEY (and OPENAI_BASE_URL for a "
                         "self-hosted server) or pass --judge-base-url / --judge-api-key"
                     )
-                state = _LoopState(make_http_client(self.config.timeout), self.config.concurrency)
+                http = make_http_client(self.config.timeout, self._headers())
+                state = _LoopState(http, self.config.concurrency)
                 self._states[loop] = state
                 state.guard = loop.create_task(self._guard(loop, state), name="graders-judge-client")
         return state
@@ -191,7 +193,7 @@ class Transport:
             except httpx.TransportError as exc:
                 retryable, status, retry_after = True, None, None
                 failure = f"connection failed: {exc.__cause__ or exc}"
-            except ValueError as exc:  # a 200 whose body is not JSON
+            except (ValueError, orjson.JSONDecodeError) as exc:  # a 200 whose body is not JSON
                 retryable, status, retry_after = False, None, None
                 failure = f"response is not JSON: {exc}"
             if not retryable or attempt >= self.policy.max_retries:
@@ -218,9 +220,7 @@ class Transport:
             return await self._sdk_run(state, body)
         if endpoint not in ENDPOINTS:
             raise ValueError(f"unknown endpoint {endpoint!r}")
-        response = await state.http.post(
-            f"{self.base_url}/{endpoint}", content=json.dumps(body).encode(), headers=self._headers()
-        )
+        response = await state.http.post(f"{self.base_url}/{endpoint}", content=orjson.dumps(body))
         if response.status_code != 200:
             text = response.text
             try:
@@ -228,7 +228,7 @@ class Transport:
             except ValueError:
                 parsed = None
             raise _HTTPStatus(response.status_code, _error_message(parsed, text), response.headers)
-        return json.loads(response.content)
+        return orjson.loads(response.content)
 
     async def _sdk_run(self, state: _LoopState, body: dict[str, Any]) -> Any:
         import openai  # heavy (about a second): only remote runs need the SDK
