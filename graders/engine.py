@@ -39,6 +39,22 @@ def needs_io(grader: AnyGrader) -> bool:
     return isinstance(grader, PythonGrader | ScoreModelGrader | LabelModelGrader)
 
 
+# id(grader) -> (grader, needs_io): the answer for a grader reused row after row (batch).
+# The grader is kept in the entry so that its id cannot be reused while cached.
+_NEEDS_IO: dict[int, tuple[AnyGrader, bool]] = {}
+
+
+def _needs_io_cached(grader: AnyGrader) -> bool:
+    hit = _NEEDS_IO.get(id(grader))
+    if hit is not None and hit[0] is grader:
+        return hit[1]
+    if len(_NEEDS_IO) >= 256:
+        _NEEDS_IO.clear()
+    value = needs_io(grader)
+    _NEEDS_IO[id(grader)] = (grader, value)
+    return value
+
+
 async def _dispatch(grader: AnyGrader, ctx: GradeContext, errors: dict[str, Any], scores: dict[str, float]) -> float:
     match grader:
         case StringCheckGrader():
@@ -58,7 +74,7 @@ async def _dispatch(grader: AnyGrader, ctx: GradeContext, errors: dict[str, Any]
             async def score_sub(sub: AnyGrader) -> float:
                 return await _score(sub, ctx, errors, {})
 
-            rewards = await multi.sub_rewards(grader, ctx, score_sub, concurrent=needs_io(grader))
+            rewards = await multi.sub_rewards(grader, ctx, score_sub, concurrent=_needs_io_cached(grader))
             scores.update(rewards)
             return multi.combine(grader, rewards)
         case _:
