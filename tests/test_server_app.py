@@ -285,8 +285,9 @@ def test_key_checks() -> None:
 # ------------------------------------------------------------------ small pieces
 
 
-def test_access_formatter_text_line() -> None:
+def _access_record(**grader: Any) -> logging.LogRecord:
     record = logging.LogRecord("graders.server.access", logging.INFO, __file__, 1, "m", (), None)
+    record.created = time.mktime((2026, 1, 2, 3, 4, 5, 0, 0, -1))
     record.__dict__.update(
         request_id="req_1",
         client="127.0.0.1",
@@ -294,22 +295,59 @@ def test_access_formatter_text_line() -> None:
         path=RUN,
         status=200,
         duration_ms=0.5,
-        grader={
-            "grader_type": "multi",
-            "reward": 0.75,
-            "execution_time": 0.0002,
-            "errors": {"other_error": True, "other_error_details": "x"},
-        },
+        grader=grader,
+    )
+    return record
+
+
+def test_access_formatter_text_line() -> None:
+    record = _access_record(
+        grader_type="multi",
+        reward=0.75,
+        execution_time=0.0002,
+        errors={"other_error": True, "other_error_details": "x"},
     )
     line = AccessFormatter().format(record)
-    assert (
-        line
-        == f'req_1 127.0.0.1 "POST {RUN}" 200 multi reward=0.75 flags=other_error grade=0.2ms total=0.5ms'
+    assert line == (
+        f'2026-01-02T03:04:05 req_1 127.0.0.1 "POST {RUN}" 200 multi reward=0.75 flags=other_error grade=0.2ms total=0.5ms'
     )
     as_json = json.loads(AccessFormatter(as_json=True).format(record))
-    assert (
-        as_json["reward"] == 0.75 and as_json["execution_time_ms"] == 0.2 and as_json["request_id"] == "req_1"
-    )
+    assert as_json == {
+        "time": "2026-01-02T03:04:05",
+        "request_id": "req_1",
+        "client": "127.0.0.1",
+        "method": "POST",
+        "path": RUN,
+        "status": 200,
+        "grader_type": "multi",
+        "reward": 0.75,
+        "flags": ["other_error"],
+        "execution_time_ms": 0.2,
+        "duration_ms": 0.5,
+    }
+
+
+def test_access_line_cannot_be_forged_by_the_client() -> None:
+    record = _access_record(grader_type="x\n2026-01-02T03:04:05 req_2 forged")
+    record.path = "/v1/a\nb"
+    line = AccessFormatter().format(record)
+    assert "\n" not in line
+    assert '"POST "/v1/a\\nb"" 200 "x\\n2026-01-02T03:04:05 req_2 forged"' in line
+
+
+def test_error_lines_carry_the_traceback() -> None:
+    try:
+        raise ValueError("boom")
+    except ValueError:
+        import sys
+
+        record = logging.LogRecord(
+            "graders.server", logging.ERROR, __file__, 1, "failed %s", ("req_9",), sys.exc_info()
+        )
+    text = AccessFormatter().format(record)
+    assert "ERROR graders.server: failed req_9" in text and "ValueError: boom" in text
+    as_json = json.loads(AccessFormatter(as_json=True).format(record))
+    assert as_json["message"] == "failed req_9" and "ValueError: boom" in as_json["exception"]
 
 
 @pytest.mark.parametrize(
