@@ -212,7 +212,7 @@ def run_dict(
     """Synchronous :func:`arun_dict`. A grader without I/O never suspends, so its coroutine
     is driven to the end here without starting an event loop."""
     coroutine = arun_dict(model, model_sample, item, sample=sample, options=options)
-    if needs_io(model):
+    if _needs_io_cached(model):
         return _run_in_loop(coroutine)
     try:
         coroutine.send(None)
