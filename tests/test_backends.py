@@ -276,3 +276,31 @@ def test_environment_configures_the_default_judge(monkeypatch: pytest.MonkeyPatc
 def test_bad_settings_are_refused(bad: dict[str, Any]) -> None:
     with pytest.raises(ValueError):
         Judge(cache=False, **bad)
+
+
+# ---------------------------------------------------------------- CLI flags
+
+
+def test_cli_judge_flags_and_cache_dir(judge_server: JudgeServer, tmp_path: Path) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from cli import main
+
+    grader = tmp_path / "g.json"
+    grader.write_text(json.dumps({
+        "type": "score_model", "name": "s", "model": "m",
+        "input": [{"role": "user", "content": "{{ sample.output_text }}"}],
+    }))
+    judge_server.default = Reply.answer(0.35)
+    args = ["run", str(grader), "--model-sample", "x", "--judge-base-url", judge_server.base_url,
+            "--judge-api-key", "cli-key", "--judge-timeout", "5", "--judge-concurrency", "2"]
+    for _ in range(2):
+        result = CliRunner().invoke(main, [*args, "--cache-dir", str(tmp_path / "cache")])
+        assert result.exit_code == 0, result.output
+        assert json.loads(result.stdout)["reward"] == 0.35
+    assert len(judge_server.received(CHAT)) == 1  # the second run was a cache hit
+    assert judge_server.received(CHAT)[0].headers["authorization"] == "Bearer cli-key"
+    result = CliRunner().invoke(main, [*args, "--no-cache"])
+    assert result.exit_code == 0 and len(judge_server.received(CHAT)) == 2
