@@ -32,6 +32,7 @@ import json
 import multiprocessing
 import os
 import queue
+import re
 import signal
 import threading
 import time
@@ -178,13 +179,27 @@ def _init_worker(model: AnyGrader, sample_field: str | None, template: Summary, 
     warm_up(model)
 
 
+_LONG_NUMBER = re.compile(rb"\d{19}")
+
+
+def fast_decode(index: int, raw: bytes) -> Line:
+    """:func:`graders.jsonl.decode_line`, with orjson first; anything orjson refuses (bad JSON,
+    NaN, integers beyond 64 bits, non-UTF-8) goes through json for the same value or message."""
+    if _LONG_NUMBER.search(raw) is None:  # orjson reads integers beyond 64 bits as floats
+        try:
+            return Line(index, orjson.loads(raw))
+        except orjson.JSONDecodeError:
+            pass
+    return decode_line(index, raw)
+
+
 def _score_chunk(first: int, raws: list[bytes]) -> tuple[bytes, Summary]:
     assert _WORKER is not None, "worker not initialised"
     model, sample_field, template = _WORKER
     summary = template.empty_copy()
     parts = []
     for offset, raw in enumerate(raws):
-        out = score_line(model, decode_line(first + offset, raw), sample_field)
+        out = score_line(model, fast_decode(first + offset, raw), sample_field)
         summary.add(out)
         parts.append(encode(out))
     return b"".join(parts), summary

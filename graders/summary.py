@@ -55,33 +55,32 @@ class Distribution:
         self.bins = [0] * bins
         self.below = 0
         self.above = 0
+        self._per_unit = bins / (hi - lo) if hi > lo else 0.0  # bins per unit of reward
         self.sample = array("d")
         self._rng: random.Random | None = None  # made past SAMPLE_CAP only (keeps chunk summaries small)
 
     def add(self, x: float) -> None:
+        # The per-row hot path of a batch (reward and every sub-reward): kept inline.
         if x != x:  # NaN: counted, kept out of every statistic
             self.nan += 1
             return
-        self.n += 1
+        n = self.n = self.n + 1
         delta = x - self.mean
-        self.mean += delta / self.n
+        self.mean += delta / n
         self.m2 += delta * (x - self.mean)
         if x < self.min:
             self.min = x
         if x > self.max:
             self.max = x
-        self._bin(x)
-        self._offer(x)
-
-    def _bin(self, x: float) -> None:
         if x < self.lo:
             self.below += 1
         elif x > self.hi:
             self.above += 1
         else:
-            width = self.hi - self.lo
-            i = int((x - self.lo) / width * len(self.bins)) if width > 0 else 0
-            self.bins[min(i, len(self.bins) - 1)] += 1
+            i = int((x - self.lo) * self._per_unit)
+            bins = self.bins
+            bins[i if i < len(bins) else -1] += 1
+        self._offer(x)
 
     def _offer(self, x: float) -> None:
         # Reservoir sampling (algorithm R); ``n`` already counts x.

@@ -290,3 +290,16 @@ def test_an_exception_in_the_io_pipeline_reaches_the_caller() -> None:
     rows = [json.loads(line) for line in dataset(3)]
     with pytest.raises(RuntimeError, match="boom"):
         list(batch.score_rows(JUDGED, rows, options=RunOptions(judge=Broken())))
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [b'{"a": 1.5, "b": [1, "x"]}\n', b"NaN\n", b'{"n": 123456789012345678901234567890}', b"{bad\n", b"\n",
+     b"  \r\n", b'"\\ud800"', b"\xef\xbb\xbf{}", b"[1, 2]", b'{"a": 1, "a": 2}', b"1e400"],
+)
+def test_fast_decode_matches_the_shared_line_reader(raw: bytes) -> None:
+    from graders.jsonl import decode_line
+
+    fast, shared = batch.fast_decode(3, raw), decode_line(3, raw)
+    assert (fast.index, fast.error) == (shared.index, shared.error)
+    assert repr(fast.value) == repr(shared.value)
