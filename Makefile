@@ -14,8 +14,9 @@ $(BIN)/graders: pyproject.toml
 install: $(BIN)/graders
 
 demo: install
-	$(BIN)/graders validate datasets/qa_grader.json > /dev/null && echo "datasets/qa_grader.json is valid"
-	$(BIN)/graders run datasets/qa_grader.json --model-sample "Paris" --item '{"reference_answer": "Paris"}'
+	@mkdir -p demo
+	$(BIN)/graders score datasets/qa_grader.json datasets/qa.jsonl -o demo/qa_scores.jsonl \
+		--threshold 0.9 --report demo/qa_report.html --summary-json demo/qa_summary.json
 
 test: install
 	$(BIN)/python -m pytest
