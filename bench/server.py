@@ -148,9 +148,19 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
+def _cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of a process (Linux): server cost per request whatever the contention."""
+    try:
+        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def measure_server(connections: int, seconds: float, warmup: float, extra: list[str]) -> dict[str, Any]:
     port = _free_port()
     server = _start_server(port, extra)
+    cpu_before = _cpu_seconds(server.pid)
     try:
         out = subprocess.run(
             [
@@ -170,12 +180,19 @@ def measure_server(connections: int, seconds: float, warmup: float, extra: list[
             capture_output=True,
             check=True,
         ).stdout
+        cpu_after = _cpu_seconds(server.pid)
     finally:
         server.terminate()
         server.wait(30)
     result = json.loads(out)
     lat = result["latencies"]
+    cpu_us = None
+    if cpu_before is not None and cpu_after is not None:
+        # The warm-up requests are not counted in `lat`: estimate them at the measured rate.
+        total = len(lat) * (1 + warmup / seconds)
+        cpu_us = (cpu_after - cpu_before) / total * 1e6
     return {
+        "cpu_us": cpu_us,
         "rps": len(lat) / result["seconds"],
         "p50_ms": _percentile(lat, 0.50) * 1000,
         "p99_ms": _percentile(lat, 0.99) * 1000,
@@ -234,14 +251,17 @@ def main() -> int:
             "in-process, one thread."
         ),
         "",
-        "| | req/s | p50 ms | p99 ms | errors |",
-        "|---|---:|---:|---:|---:|",
+        "| | req/s | p50 ms | p99 ms | errors | server CPU µs/request |",
+        "|---|---:|---:|---:|---:|---:|",
     ]
     for label, r in rows:
-        lines.append(f"| {label} | {r['rps']:,.0f} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['errors']} |")
+        cpu = "n/a" if r["cpu_us"] is None else f"{r['cpu_us']:.0f}"
+        lines.append(
+            f"| {label} | {r['rps']:,.0f} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['errors']} | {cpu} |"
+        )
     lines.append(
         f"| `graders.run` in-process (baseline) | {baseline['rps']:,.0f} | {baseline['p50_ms']:.3f} | "
-        f"{baseline['p99_ms']:.3f} | 0 |"
+        f"{baseline['p99_ms']:.3f} | 0 | {1e6 / baseline['rps']:.0f} |"
     )
     lines += [
         "",
