@@ -21,6 +21,7 @@ import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from bench.report import write_section
@@ -151,7 +152,7 @@ def _percentile(values: list[float], q: float) -> float:
 def _cpu_seconds(pid: int) -> float | None:
     """User + system CPU time of a process (Linux): server cost per request whatever the contention."""
     try:
-        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
         return None
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
