@@ -321,9 +321,20 @@ def _io_outputs(
                 task.cancel()
             await asyncio.gather(*window, return_exceptions=True)
 
+    running: list[tuple[asyncio.AbstractEventLoop, asyncio.Task[None]]] = []
+
+    async def main() -> None:
+        task = asyncio.ensure_future(produce())
+        running.append((asyncio.get_running_loop(), task))
+        try:
+            await task
+        except asyncio.CancelledError:
+            if not stop.is_set():
+                raise
+
     def run() -> None:
         try:
-            asyncio.run(produce())
+            asyncio.run(main())
         except BaseException as exc:  # handed to the consumer, raised there
             put(_Failed(exc))
         else:
@@ -341,6 +352,11 @@ def _io_outputs(
             yield from item
     finally:
         stop.set()
+        for loop, task in running:  # do not wait for slow requests in flight: cancel them
+            try:
+                loop.call_soon_threadsafe(task.cancel)
+            except RuntimeError:  # the loop has already finished
+                pass
         thread.join()
 
 
@@ -467,7 +483,7 @@ def score_file(
     jobs = max(1, jobs or os.cpu_count() or 1)
     if total - done <= chunk_size:
         jobs = 1  # one chunk: starting workers would cost more than it saves
-    if jobs == 1:
+    if jobs == 1 or needs_io(model):  # metrics computed in this process
         warm_up(model)
     started = time.perf_counter()
     before = done

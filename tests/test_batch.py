@@ -303,3 +303,22 @@ def test_fast_decode_matches_the_shared_line_reader(raw: bytes) -> None:
     fast, shared = batch.fast_decode(3, raw), decode_line(3, raw)
     assert (fast.index, fast.error) == (shared.index, shared.error)
     assert repr(fast.value) == repr(shared.value)
+
+
+def test_stopping_early_cancels_slow_requests_in_flight() -> None:
+    import time
+
+    class SlowAfterFirst(ScriptedJudge):
+        async def complete(self, body: dict[str, Any]) -> dict[str, Any]:
+            self.delay = 0.0 if self.calls == 0 else 30.0
+            return await super().complete(body)
+
+    judge = SlowAfterFirst()
+    rows = [json.loads(line) for line in dataset(8)]
+    outputs = batch.score_rows(JUDGED, rows, options=RunOptions(judge=judge), concurrency=4)
+    first = next(outputs)
+    assert first["row"] == 0
+    started = time.monotonic()
+    outputs.close()  # what a Ctrl-C does: the rows in flight are cancelled, not awaited
+    assert time.monotonic() - started < 5
+    assert judge.in_flight == 0
