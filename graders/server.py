@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import hmac
 import ipaddress
+import json
 import logging
 import os
 import time
@@ -78,6 +79,15 @@ class RequestError(Exception):
         self.status = status
         self.body = {"error": {"message": message, "type": type, "param": param, "code": code}}
         self.headers = headers
+
+
+def encode_json(value: Any) -> bytes:
+    try:
+        return orjson.dumps(value)
+    except TypeError:
+        # orjson refuses a lone surrogate (say in a grader's error details) or an unknown type:
+        # escape it rather than turn one odd string into a 500.
+        return json.dumps(value, ensure_ascii=True, default=str).encode()
 
 
 def error_response(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
@@ -264,14 +274,14 @@ def make_endpoints(config: ServerConfig) -> tuple[Callable[[Request], Awaitable[
             errors=result["metadata"]["errors"],
         )
         # arun_dict is already the wire JSON (equal to RunResponse.model_dump): no pydantic round trip.
-        return Response(orjson.dumps(result), media_type="application/json")
+        return Response(encode_json(result), media_type="application/json")
 
     async def validate(request: Request) -> Response:
         body = await read_json_object(request, limit, VALIDATE_FIELDS)
         grader = _required(body, "grader")
         _note(request, grader_type=grader.get("type") if isinstance(grader, dict) else None)
         model = engine.validate(grader)
-        return Response(orjson.dumps({"grader": engine.accepted_json(model)}), media_type="application/json")
+        return Response(encode_json({"grader": engine.accepted_json(model)}), media_type="application/json")
 
     async def health(request: Request) -> Response:
         return Response(b'{"status":"ok"}', media_type="application/json")

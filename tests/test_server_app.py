@@ -399,3 +399,16 @@ def test_parse_size() -> None:
 )
 def test_json_media_types(value: str, ok: bool) -> None:
     assert _is_json_media_type(value) is ok
+
+
+def test_odd_strings_in_a_result_are_escaped_not_a_500(monkeypatch: pytest.MonkeyPatch) -> None:
+    from graders import server
+
+    async def surrogate(*args: Any, **kwargs: Any) -> Any:
+        errors = {"python_grader_runtime_error_details": "bad \udcff byte"}
+        return {"reward": 0.0, "metadata": {"errors": errors, "execution_time": 0.001}}
+
+    monkeypatch.setattr(server.engine, "arun_dict", surrogate)
+    status, _, content = post(create_app(), RUN, body(EXACT))
+    assert status == 200
+    assert content["metadata"]["errors"]["python_grader_runtime_error_details"] == "bad \udcff byte"
