@@ -19,6 +19,7 @@ COMMANDS: dict[str, str] = {
     "test": "test",
     "score": "score",
     "parity": "parity",
+    "metrics": "metrics",
 }
 
 
