@@ -11,9 +11,9 @@ import gzip
 import json
 from collections.abc import Awaitable, Callable
 
-from graders.backends._httpx import httpx
 import pytest
 
+from graders.backends._httpx import httpx
 from graders.backends.http import KeepAliveTransport, make_http_client
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter, int], Awaitable[bool]]

@@ -198,7 +198,7 @@ async def _read_response(reader: asyncio.StreamReader) -> tuple[int, list[tuple[
 
 
 async def _read_chunked(reader: asyncio.StreamReader) -> bytes:
-    parts = []
+    parts: list[bytes] = []
     while True:
         size_line = await reader.readuntil(b"\r\n")
         size = int(size_line.split(b";", 1)[0].strip(), 16)

@@ -62,7 +62,8 @@ class RetryPolicy:
         if retry_after is not None:
             return min(max(retry_after, 0.0), self.max_backoff)
         # Exponential with jitter in [50%, 100%] so that a burst of 429s does not retry in step.
-        return min(self.backoff * (2**attempt), self.max_backoff) * random.uniform(0.5, 1.0)
+        full: float = min(self.backoff * 2.0**attempt, self.max_backoff)
+        return full * random.uniform(0.5, 1.0)
 
 
 def retry_after_seconds(headers: Mapping[str, str]) -> float | None:

@@ -69,8 +69,7 @@ def command(grader: str, data: Path, remote_base_url: str, remote_api_key: str |
                                     concurrency=remote_concurrency, sample_field=sample_field))
     if details is not None:
         with open(details, "w", encoding="utf-8") as out:
-            for row in rows:
-                out.write(json.dumps(row.to_json(), ensure_ascii=False) + "\n")
+            out.writelines(json.dumps(row.to_json(), ensure_ascii=False) + "\n" for row in rows)
     summary = summarize(rows, tolerance)
     print_json(summary)
     if not summary["agree"]:
