@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import logging
 import socket
+import sys
 import threading
 import time
 from typing import Any
@@ -18,7 +20,8 @@ import uvicorn
 from graders.commands.serve import parse_size
 from graders.context import RunOptions
 from graders.server import (
-    AccessFormatter,
+    AccessLog,
+    ErrorFormatter,
     ServerConfig,
     _is_json_media_type,
     bind_refusal,
@@ -285,10 +288,12 @@ def test_key_checks() -> None:
 # ------------------------------------------------------------------ small pieces
 
 
-def _access_record(**grader: Any) -> logging.LogRecord:
-    record = logging.LogRecord("graders.server.access", logging.INFO, __file__, 1, "m", (), None)
-    record.created = time.mktime((2026, 1, 2, 3, 4, 5, 0, 0, -1))
-    record.__dict__.update(
+NOW = time.mktime((2026, 1, 2, 3, 4, 5, 0, 0, -1))
+
+
+def access_line(log: AccessLog, **grader: Any) -> str:
+    return log.line(
+        NOW,
         request_id="req_1",
         client="127.0.0.1",
         method="POST",
@@ -297,21 +302,20 @@ def _access_record(**grader: Any) -> logging.LogRecord:
         duration_ms=0.5,
         grader=grader,
     )
-    return record
 
 
-def test_access_formatter_text_line() -> None:
-    record = _access_record(
-        grader_type="multi",
-        reward=0.75,
-        execution_time=0.0002,
-        errors={"other_error": True, "other_error_details": "x"},
-    )
-    line = AccessFormatter().format(record)
+def test_access_log_text_and_json_lines() -> None:
+    grader = {
+        "grader_type": "multi",
+        "reward": 0.75,
+        "execution_time": 0.0002,
+        "errors": {"other_error": True, "other_error_details": "x"},
+    }
+    line = access_line(AccessLog(io.StringIO()), **grader)
     assert line == (
         f'2026-01-02T03:04:05 req_1 127.0.0.1 "POST {RUN}" 200 multi reward=0.75 flags=other_error grade=0.2ms total=0.5ms'
     )
-    as_json = json.loads(AccessFormatter(as_json=True).format(record))
+    as_json = json.loads(access_line(AccessLog(io.StringIO(), as_json=True), **grader))
     assert as_json == {
         "time": "2026-01-02T03:04:05",
         "request_id": "req_1",
@@ -327,26 +331,44 @@ def test_access_formatter_text_line() -> None:
     }
 
 
+def test_access_log_writes_one_line_per_request() -> None:
+    stream = io.StringIO()
+    app = create_app(ServerConfig(access_log=AccessLog(stream)))
+    status, headers, _ = post(app, RUN, body(EXACT))
+    assert status == 200
+    post(app, VALIDATE, b"{")
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 2
+    assert f'{headers["x-request-id"]} 127.0.0.1 "POST {RUN}" 200 string_check reward=1 grade=' in lines[0]
+    assert f'"POST {VALIDATE}" 400 total=' in lines[1]
+
+
 def test_access_line_cannot_be_forged_by_the_client() -> None:
-    record = _access_record(grader_type="x\n2026-01-02T03:04:05 req_2 forged")
-    record.path = "/v1/a\nb"
-    line = AccessFormatter().format(record)
+    log = AccessLog(io.StringIO())
+    line = log.line(
+        NOW,
+        request_id="req_1",
+        client="127.0.0.1",
+        method="POST",
+        path="/v1/a\nb",
+        status=400,
+        duration_ms=0.5,
+        grader={"grader_type": "x\n2026-01-02T03:04:05 req_2 forged"},
+    )
     assert "\n" not in line
-    assert '"POST "/v1/a\\nb"" 200 "x\\n2026-01-02T03:04:05 req_2 forged"' in line
+    assert '"POST "/v1/a\\nb"" 400 "x\\n2026-01-02T03:04:05 req_2 forged"' in line
 
 
 def test_error_lines_carry_the_traceback() -> None:
     try:
         raise ValueError("boom")
     except ValueError:
-        import sys
-
         record = logging.LogRecord(
             "graders.server", logging.ERROR, __file__, 1, "failed %s", ("req_9",), sys.exc_info()
         )
-    text = AccessFormatter().format(record)
+    text = ErrorFormatter().format(record)
     assert "ERROR graders.server: failed req_9" in text and "ValueError: boom" in text
-    as_json = json.loads(AccessFormatter(as_json=True).format(record))
+    as_json = json.loads(ErrorFormatter(as_json=True).format(record))
     assert as_json["message"] == "failed req_9" and "ValueError: boom" in as_json["exception"]
 
 

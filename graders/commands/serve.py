@@ -89,7 +89,7 @@ def command(
     import uvicorn
 
     from graders.context import RunOptions
-    from graders.server import ServerConfig, bind_refusal, configure_logging, create_app
+    from graders.server import AccessLog, ServerConfig, bind_refusal, configure_logging, create_app
 
     api_key = api_key or None  # an empty GRADERS_API_KEY means no key
     refusal = bind_refusal(host, api_key, allow_public_without_key)
@@ -102,8 +102,9 @@ def command(
         max_io_concurrency=max_concurrency,
         max_io_queue=max_queue,
         options=RunOptions(python_limits=python_limits, judge=judge),
+        access_log=None if no_access_log else AccessLog(as_json=log_json),
     )
-    configure_logging(as_json=log_json, access=not no_access_log)
+    configure_logging(as_json=log_json)
     uvicorn.run(
         create_app(config),
         host=host,
