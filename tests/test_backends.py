@@ -304,3 +304,14 @@ def test_cli_judge_flags_and_cache_dir(judge_server: JudgeServer, tmp_path: Path
     assert judge_server.received(CHAT)[0].headers["authorization"] == "Bearer cli-key"
     result = CliRunner().invoke(main, [*args, "--no-cache"])
     assert result.exit_code == 0 and len(judge_server.received(CHAT)) == 2
+
+
+def test_proxy_environment_uses_httpx_own_transport(judge_server: JudgeServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    # HTTPS_PROXY set: the judge goes through httpx's transport (which honours proxies);
+    # the judge URL is plain http, so this request is not proxied and must still arrive.
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.invalid:3128")
+    judge_server.default = Reply.answer(0.45)
+    judge = make_judge(judge_server)
+    answer = asyncio.run(judge.complete(BODY))
+    assert '"result": 0.45' in answer["choices"][0]["message"]["content"]
+    assert judge_server.received(CHAT)[0].headers["authorization"] == "Bearer k"

@@ -32,11 +32,18 @@ Origin = tuple[str, str, int]
 Connection = tuple[asyncio.StreamReader, asyncio.StreamWriter]
 
 
-def make_http_client(timeout: float, headers: dict[str, str] | None = None) -> httpx.AsyncClient:
+def proxy_configured() -> bool:
+    return any(os.environ.get(name) for name in _PROXY_VARS)
+
+
+def make_http_client(
+    timeout: float, headers: dict[str, str] | None = None, transport: KeepAliveTransport | None = None
+) -> httpx.AsyncClient:
     """The httpx client for one event loop: the lean transport unless a proxy is configured."""
-    if any(os.environ.get(name) for name in _PROXY_VARS):
+    if transport is None and proxy_configured():
         return httpx.AsyncClient(timeout=timeout, headers=headers)
-    return httpx.AsyncClient(timeout=timeout, headers=headers, transport=KeepAliveTransport(), trust_env=False)
+    lean = transport or KeepAliveTransport()
+    return httpx.AsyncClient(timeout=timeout, headers=headers, transport=lean, trust_env=False)
 
 
 class KeepAliveTransport(httpx.AsyncBaseTransport):
