@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import partial
 
-from metrics.bleu import bleu, gleu
+from metrics.bleu_gleu import bleu, gleu
 from metrics.fuzzy import fuzzy_match
-from metrics.meteor import meteor
+from metrics.meteor_score import meteor
 from metrics.rouge import rouge_l, rouge_n
 from metrics.signatures import SIGNATURES, signature
 
@@ -32,14 +32,14 @@ METRICS: dict[str, Metric] = {
 
 def clear_caches() -> None:
     """Forget cached references and memoised words (benchmarks; tests)."""
-    from metrics import bleu as _bleu, meteor as _meteor, rouge as _rouge
+    from metrics import bleu_gleu, meteor_score, rouge
 
-    _bleu._reference.cache_clear()
-    _rouge._reference.cache_clear()
-    _rouge._prediction_tokens.cache_clear()
-    _meteor._reference.cache_clear()
-    _meteor._stems.clear()
-    _meteor._synonyms.clear()
+    bleu_gleu._reference.cache_clear()
+    rouge._reference.cache_clear()
+    rouge._prediction_tokens.cache_clear()
+    meteor_score._reference.cache_clear()
+    meteor_score._stems.clear()
+    meteor_score._synonyms.clear()
 
 
 __all__ = ["METRICS", "Metric", "SIGNATURES", "clear_caches", "signature"]

@@ -1,16 +1,22 @@
-"""Clipped n-gram overlap with every per-n-gram loop in C.
+"""Clipped n-gram matches against a cached reference, with every per-n-gram loop in C.
 
-The clipped match count of two multisets is ``sum(min(a[g], b[g]))`` over shared
-n-grams. Since ``min(a, b) = 1 + (min(a, b) - 1)`` and the second part is non-zero
-only when *both* counts exceed one, it equals ``len(shared)`` plus a correction over
-the (few) n-grams repeated on both sides. Counting feeds ``collections._count_elements``
-(the C loop behind ``Counter``) a plain dict; intersections are dict-view set ops.
+The clipped match count of hypothesis n-grams H against reference n-grams R is
+``sum(min(H[g], R[g]))``. Written as
+
+    (occurrences of hypothesis n-grams that R contains) - sum(max(0, H[g] - R[g]))
+
+the first part is one C pass of ``R.__contains__`` over the hypothesis n-grams (no
+dict is built for the hypothesis), and the correction is non-zero only for n-grams
+the hypothesis repeats. Such an n-gram starts with a token the hypothesis repeats,
+so only n-grams starting at those positions are ever counted: usually none at all.
+The reference side is counted once per reference string and cached by the callers.
 """
 
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Sequence
 from itertools import chain, compress
+from operator import countOf
 from typing import Any
 
 try:
@@ -24,15 +30,24 @@ except ImportError:  # pragma: no cover - CPython always has it
 
 
 Counts = dict[Hashable, int]
+_above_one = (1).__lt__
 
 
-def ngrams(tokens: Sequence[Any], n: int) -> Iterable[tuple[Any, ...]]:
-    return zip(*(tokens[k:] for k in range(n)))
+def ngrams(tokens: Sequence[Any], n: int) -> Iterable[Any]:
+    """The n-grams of ``tokens``: the tokens themselves for n=1, tuples otherwise.
+
+    Keys of different orders never meet (a token is not a tuple; tuples differ in length).
+    """
+    if n == 1:
+        return iter(tokens)
+    if n == 2:
+        return zip(tokens, tokens[1:])
+    return zip(*[tokens[k:] for k in range(n)])
 
 
-def everygrams(tokens: Sequence[Any], max_n: int) -> Iterable[tuple[Any, ...]]:
-    """All n-grams of orders 1..max_n as tuples (unigrams as 1-tuples), so len() is the order."""
-    return chain.from_iterable(ngrams(tokens, n) for n in range(1, max_n + 1))
+def everygrams(tokens: Sequence[Any], max_n: int) -> Iterable[Any]:
+    """All n-grams of orders 1..max_n (nltk ``everygrams(t, 1, max_n)`` as a multiset)."""
+    return chain.from_iterable([ngrams(tokens, n) for n in range(1, max_n + 1)])
 
 
 def counts(grams: Iterable[Hashable]) -> Counts:
@@ -41,37 +56,58 @@ def counts(grams: Iterable[Hashable]) -> Counts:
     return out
 
 
-def repeated(c: Counts) -> Counts:
-    """The entries counted more than once (usually few or none), found in C."""
-    keys = list(compress(c, map((1).__lt__, c.values())))
-    return dict(zip(keys, map(c.__getitem__, keys)))
+def repeat_mask(tokens: Sequence[Any]) -> list[bool] | None:
+    """Per position: does that token occur more than once? None when no token repeats."""
+    if len(set(tokens)) == len(tokens):
+        return None
+    c = counts(tokens)
+    repeated = set(compress(c, map(_above_one, c.values())))
+    return list(map(repeated.__contains__, tokens))
 
 
-class Side:
-    """One text's n-gram counts, ready to be intersected many times (a cached reference)."""
-
-    __slots__ = ("counts", "total", "repeats")
-
-    def __init__(self, grams: Iterable[Hashable], total: int) -> None:
-        self.counts = counts(grams)
-        self.total = total  # how many n-grams were counted
-        self.repeats = repeated(self.counts) if len(self.counts) < self.total else {}
-
-
-def shared_and_extra(hyp: Counts, hyp_total: int, ref: Side) -> tuple[set[Hashable], list[tuple[Hashable, int]]]:
-    """The shared n-grams, and (n-gram, min(count) - 1) for those repeated on both sides."""
-    shared = hyp.keys() & ref.counts.keys()
-    extra: list[tuple[Hashable, int]] = []
-    if ref.repeats and len(hyp) < hyp_total:
-        for gram in ref.repeats.keys() & shared:
-            k = hyp[gram]
-            if k > 1:
-                r = ref.repeats[gram]
-                extra.append((gram, (k if k < r else r) - 1))
-    return shared, extra
+def _excess(candidates: Iterable[Hashable], ref: Counts) -> int:
+    """sum(max(0, H[g] - R[g])) over ``candidates``, which hold every repeated hypothesis n-gram."""
+    found = counts(candidates)
+    repeated = list(compress(found, map(_above_one, found.values())))
+    if not repeated:
+        return 0
+    hyp = list(map(found.__getitem__, repeated))
+    # sum(h - min(h, r)) == sum(max(0, h - r)). An n-gram the reference lacks was never
+    # counted as found, so it owes nothing: its r defaults to h.
+    return sum(hyp) - sum(map(min, hyp, map(ref.get, repeated, hyp)))
 
 
-def overlap(hyp: Counts, hyp_total: int, ref: Side) -> int:
-    """sum(min(hyp[g], ref[g])) over shared n-grams."""
-    shared, extra = shared_and_extra(hyp, hyp_total, ref)
-    return len(shared) + sum(k for _, k in extra)
+def matches(tokens: Sequence[Any], n: int, ref: Counts, mask: list[bool] | None) -> int:
+    """Clipped matches of the order-n n-grams of ``tokens`` in ``ref`` (``mask``: repeat_mask(tokens))."""
+    found = countOf(map(ref.__contains__, ngrams(tokens, n)), True)
+    if mask is None or not found:
+        return found
+    return found - _excess(compress(ngrams(tokens, n), mask), ref)
+
+
+def matches_upto(tokens: Sequence[Any], max_n: int, ref: Counts, mask: list[bool] | None) -> int:
+    """Clipped matches summed over orders 1..max_n; ``ref`` holds the n-grams of every order."""
+    found = countOf(map(ref.__contains__, everygrams(tokens, max_n)), True)
+    if mask is None or not found:
+        return found
+    candidates = chain.from_iterable([compress(ngrams(tokens, n), mask) for n in range(1, max_n + 1)])
+    return found - _excess(candidates, ref)
+
+
+def matches4(t: list[Any], ref: Counts) -> int:
+    """matches_upto(t, 4, ref, repeat_mask(t)), unrolled: GLEU's whole hot path."""
+    t1, t2, t3 = t[1:], t[2:], t[3:]
+    found = countOf(map(ref.__contains__, chain(t, zip(t, t1), zip(t, t1, t2), zip(t, t1, t2, t3))), True)
+    if not found or len(set(t)) == len(t):
+        return found
+    mask = repeat_mask(t)
+    assert mask is not None
+    return found - _excess(
+        chain(
+            compress(t, mask),
+            compress(zip(t, t1), mask),
+            compress(zip(t, t1, t2), mask),
+            compress(zip(t, t1, t2, t3), mask),
+        ),
+        ref,
+    )

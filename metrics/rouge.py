@@ -15,7 +15,7 @@ from functools import lru_cache
 
 from rapidfuzz.distance import LCSseq
 
-from metrics.ngrams import Side, counts, ngrams, overlap
+from metrics.ngrams import Counts, counts, matches, ngrams, repeat_mask
 
 _KEEP = set(b"abcdefghijklmnopqrstuvwxyz0123456789")
 _TO_SPACE = bytes(b if b in _KEEP else 0x20 for b in range(256))
@@ -32,18 +32,18 @@ def tokenize(text: str) -> list[str]:
 
 
 class _Reference:
-    __slots__ = ("tokens", "_sides", "_vocab", "_ids")
+    __slots__ = ("tokens", "_counts", "_vocab", "_ids")
 
     def __init__(self, text: str) -> None:
         self.tokens = tokens(text)
-        self._sides: dict[int, Side] = {}
+        self._counts: dict[int, Counts] = {}
         self._vocab: dict[bytes, int] | None = None
         self._ids: list[int] = []
 
-    def side(self, n: int) -> Side:
-        found = self._sides.get(n)
+    def counts(self, n: int) -> Counts:
+        found = self._counts.get(n)
         if found is None:
-            found = self._sides[n] = Side(ngrams(self.tokens, n), max(len(self.tokens) - n + 1, 0))
+            found = self._counts[n] = counts(ngrams(self.tokens, n))
         return found
 
     def ids(self) -> tuple[list[int], dict[bytes, int]]:
@@ -69,9 +69,9 @@ def rouge_n(n: int, prediction: str, reference: str) -> float:
     ref = _reference(reference)
     pred = _prediction_tokens(prediction)
     pred_total = len(pred) - n + 1
-    matches = overlap(counts(ngrams(pred, n)), pred_total, ref.side(n)) if pred_total > 0 else 0
-    precision = matches / max(pred_total, 1)
-    recall = matches / max(len(ref.tokens) - n + 1, 1)
+    found = matches(pred, n, ref.counts(n), repeat_mask(pred)) if pred_total > 0 else 0
+    precision = found / max(pred_total, 1)
+    recall = found / max(len(ref.tokens) - n + 1, 1)
     return _fmeasure(precision, recall)
 
 
