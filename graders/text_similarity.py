@@ -34,10 +34,15 @@ def grade(grader: TextSimilarityGrader, ctx: GradeContext) -> float:
 async def agrade(grader: TextSimilarityGrader, ctx: GradeContext) -> float:
     if grader.evaluation_metric == "cosine":
         judge = ctx.options.judge
+        if judge is None:
+            from graders.backends import default_judge
+
+            judge = default_judge()  # OPENAI_API_KEY / OPENAI_BASE_URL, as model graders do
         embed = getattr(judge, "cosine_similarity", None)
         if embed is None:
             raise MetricUnavailableError(
-                "evaluation_metric 'cosine' needs an embeddings backend; none is configured, "
+                "evaluation_metric 'cosine' needs an embeddings backend; none is configured "
+                "(set OPENAI_API_KEY, or pass --judge-base-url / RunOptions(judge=...)), "
                 "so no score was produced"
             )
         text, reference = rendered_pair(grader, ctx)

@@ -64,7 +64,9 @@ def test_bad_sample_object_is_a_sample_parse_error() -> None:
 
 
 @pytest.mark.parametrize("metric", ["cosine"])
-def test_metric_without_backend_is_other_error_never_a_number(metric: str) -> None:
+def test_metric_without_backend_is_other_error_never_a_number(metric: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
     grader = {"type": "text_similarity", "name": "t", "input": "a", "reference": "a", "evaluation_metric": metric}
     response = graders.run(grader, "a")
     assert response.reward == 0.0
