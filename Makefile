@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 
-.PHONY: install demo test bench clean
+.PHONY: install wordnet demo test bench clean
 
 $(BIN)/graders: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -11,7 +11,25 @@ $(BIN)/graders: pyproject.toml
 	$(BIN)/pip install -q -e '.[test]' --config-settings editable_mode=compat
 	@touch $(BIN)/graders
 
-install: $(BIN)/graders
+# WordNet 3.0 for METEOR (SEMANTICS §5) from Debian's packages: never downloaded at run time.
+# Idempotent and quiet: nothing to do when metrics.wordnet finds it (system or NLTK data dir);
+# it also builds the index cache so the first METEOR score is fast.
+WORDNET_PKGS = wordnet-base wordnet-sense-index
+wordnet: $(BIN)/graders
+	@if ! $(BIN)/python -m metrics.wordnet >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing WordNet 3.0: apt-get install $(WORDNET_PKGS)"; \
+	    export DEBIAN_FRONTEND=noninteractive; \
+	    { apt-get install -y -qq --no-install-recommends $(WORDNET_PKGS) >/dev/null 2>&1 || \
+	      { apt-get update -qq >/dev/null 2>&1 && \
+	        apt-get install -y -qq --no-install-recommends $(WORDNET_PKGS) >/dev/null; }; } && \
+	    $(BIN)/python -m metrics.wordnet >/dev/null; \
+	  else \
+	    echo "warning: METEOR needs WordNet 3.0; as root run: apt-get install -y $(WORDNET_PKGS)" >&2; \
+	  fi; \
+	fi
+
+install: $(BIN)/graders wordnet
 
 demo: install
 	@mkdir -p demo

@@ -30,16 +30,19 @@ METRICS: dict[str, Metric] = {
 }
 
 
-def clear_caches() -> None:
-    """Forget cached references and memoised words (benchmarks; tests)."""
+def clear_caches(*, words: bool = True) -> None:
+    """Forget cached references, and with ``words`` the memoised stems, synonyms and WordNet
+    index (tests; benchmarks keep the word memos, as nltk keeps its loaded synsets)."""
     from metrics import bleu_gleu, meteor_score, rouge
 
     bleu_gleu._reference.cache_clear()
     rouge._reference.cache_clear()
     rouge._prediction_tokens.cache_clear()
     meteor_score._reference.cache_clear()
-    meteor_score._stems.clear()
-    meteor_score._synonyms.clear()
+    if words:
+        meteor_score._stems.clear()
+        meteor_score._synonyms.clear()
+        meteor_score._index = None
 
 
 __all__ = ["METRICS", "Metric", "SIGNATURES", "clear_caches", "signature"]

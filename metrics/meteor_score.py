@@ -21,13 +21,18 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from metrics import wordnet
+from typing import TYPE_CHECKING
+
 from metrics.porter import PorterStemmer
+
+if TYPE_CHECKING:
+    from metrics.wordnet import Index
 
 ALPHA, BETA, GAMMA = 0.9, 3.0, 0.5
 _MEMO_LIMIT = 200_000  # distinct words remembered before a memo is emptied
 
 _stemmer = PorterStemmer()
+_index: Index | None = None
 _stems: dict[str, str] = {}
 _synonyms: dict[str, frozenset[str]] = {}
 
@@ -41,12 +46,23 @@ def stem(word: str) -> str:
     return found
 
 
+def wordnet_index() -> Index:
+    """The WordNet index, loaded on first use (raises WordNetMissing naming the install command)."""
+    global _index
+    if _index is None:
+        # imported here so that `python -m metrics.wordnet` does not import itself twice
+        from metrics import wordnet
+
+        _index = wordnet.index()
+    return _index
+
+
 def synonyms(word: str) -> frozenset[str]:
     found = _synonyms.get(word)
     if found is None:
         if len(_synonyms) >= _MEMO_LIMIT:
             _synonyms.clear()
-        found = _synonyms[word] = wordnet.index().synonyms(word)
+        found = _synonyms[word] = (_index or wordnet_index()).synonyms(word)
     return found
 
 
@@ -111,7 +127,7 @@ def _synonym_stage(hyp: list[tuple[int, str]], ref: list[tuple[int, str]], match
 def meteor(prediction: str, reference: str) -> float:
     # Every row needs WordNet, even one whose words all match exactly: without it every
     # row fails alike (MetricUnavailableError naming the install command), never some.
-    wordnet.index()
+    _index or wordnet_index()
     hyp_words = [t.lower() for t in prediction.split()]
     ref = _reference(reference)
     hyp_len, ref_len = len(hyp_words), len(ref.words)
