@@ -18,6 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from graders.context import RunOptions
 from graders.server import ServerConfig, create_app
 from tests.server_asgi import asgi_request
 
@@ -27,7 +28,16 @@ PATHS = [
     "/openai/v1/fine_tuning/alpha/graders/run",
     "/openai/v1/fine_tuning/alpha/graders/validate",
 ]
-APP = create_app(ServerConfig(max_body_bytes=4096))
+
+
+class InstantEmbeddings:
+    """cosine without a network, whatever OPENAI_API_KEY the environment has."""
+
+    async def cosine_similarity(self, a: str, b: str) -> float:
+        return 1.0 if a == b else 0.5
+
+
+APP = create_app(ServerConfig(max_body_bytes=4096, options=RunOptions(judge=InstantEmbeddings())))
 
 TEMPLATES = st.sampled_from(
     [
