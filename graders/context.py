@@ -10,6 +10,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from graders.template import render
+
 
 @dataclass
 class RunOptions:
@@ -29,10 +31,19 @@ class GradeContext:
     # Judge token usage per model, summed over every model grader of this run.
     token_usage: dict[str, dict[str, int]] = field(default_factory=dict)
     sampled_model_name: str | None = None
+    # Rendered templates of this sample: sub-graders of a multi often share their templates.
+    _rendered: dict[str, str] = field(default_factory=dict, repr=False)
 
     @property
     def namespaces(self) -> dict[str, Any]:
         return {"sample": self.sample, "item": self.item}
+
+    def render(self, template: str) -> str:
+        """``template`` rendered against this sample and item, once per distinct template."""
+        text = self._rendered.get(template)
+        if text is None:
+            text = self._rendered[template] = render(template, self.namespaces)
+        return text
 
     def add_usage(self, model: str, usage: dict[str, int]) -> None:
         total = self.token_usage.setdefault(model, {})

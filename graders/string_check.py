@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from graders.context import GradeContext
 from graders.models import StringCheckGrader
-from graders.template import render
 
 
 def compare(operation: str, text: str, reference: str) -> bool:
@@ -21,5 +20,4 @@ def compare(operation: str, text: str, reference: str) -> bool:
 
 
 def grade(grader: StringCheckGrader, ctx: GradeContext) -> float:
-    ns = ctx.namespaces
-    return 1.0 if compare(grader.operation, render(grader.input, ns), render(grader.reference, ns)) else 0.0
+    return 1.0 if compare(grader.operation, ctx.render(grader.input), ctx.render(grader.reference)) else 0.0

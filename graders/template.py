@@ -95,6 +95,9 @@ class CompiledTemplate:
     def render(self, context: Mapping[str, Any]) -> str:
         if not self.references:
             return self.literals[0]
+        if len(self.references) == 1 and not self.literals[0] and not self.literals[1]:
+            # The common "{{ sample.output_text }}": no join needed.
+            return to_text(resolve(self.references[0], context))
         out = [self.literals[0]]
         for ref, literal in zip(self.references, self.literals[1:]):
             out.append(to_text(resolve(ref, context)))

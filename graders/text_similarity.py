@@ -10,12 +10,10 @@ from __future__ import annotations
 from graders.context import GradeContext
 from graders.errors import MetricUnavailableError
 from graders.models import TextSimilarityGrader
-from graders.template import render
 
 
 def rendered_pair(grader: TextSimilarityGrader, ctx: GradeContext) -> tuple[str, str]:
-    ns = ctx.namespaces
-    return render(grader.input, ns), render(grader.reference, ns)
+    return ctx.render(grader.input), ctx.render(grader.reference)
 
 
 def grade(grader: TextSimilarityGrader, ctx: GradeContext) -> float:
