@@ -20,6 +20,8 @@ comes from the compact index in metrics/wordnet.py.
 from __future__ import annotations
 
 from functools import lru_cache
+from itertools import compress
+from operator import and_, countOf, sub
 
 from typing import TYPE_CHECKING
 
@@ -29,6 +31,7 @@ if TYPE_CHECKING:
     from metrics.wordnet import Index
 
 ALPHA, BETA, GAMMA = 0.9, 3.0, 0.5
+_NOT_MATCHED, _ONE = -1, 1
 _MEMO_LIMIT = 200_000  # distinct words remembered before a memo is emptied
 
 _stemmer = PorterStemmer()
@@ -133,19 +136,22 @@ def meteor(prediction: str, reference: str) -> float:
     hyp_len, ref_len = len(hyp_words), len(ref.words)
     if hyp_len == 0 or ref_len == 0:
         return 0.0  # nltk: ZeroDivisionError -> 0.0
-    match = [-1] * hyp_len  # hyp index -> ref index
-
-    # Stage 1 on the cached reference positions: count uses instead of copying lists.
-    used: dict[str, int] = {}
-    ref_positions = ref.positions
-    for i in range(hyp_len - 1, -1, -1):
-        word = hyp_words[i]
-        free = ref_positions.get(word)
-        if free is not None:
-            k = used.get(word, 0)
-            if k < len(free):
-                used[word] = k + 1
-                match[i] = free[-1 - k]
+    # Stage 1 on the cached reference positions.
+    free_lists = list(map(ref.positions.get, hyp_words))
+    if len(set(hyp_words)) == hyp_len:
+        # each word occurs once in the hypothesis: it takes the word's last reference position
+        match = [free[-1] if free else -1 for free in free_lists]
+    else:
+        match = [-1] * hyp_len  # hyp index -> ref index
+        used: dict[str, int] = {}  # uses per word, instead of popping from the cached lists
+        for i in range(hyp_len - 1, -1, -1):
+            free = free_lists[i]
+            if free:
+                word = hyp_words[i]
+                k = used.get(word, 0)
+                if k < len(free):
+                    used[word] = k + 1
+                    match[i] = free[-1 - k]
     matched = hyp_len - match.count(-1)
 
     if matched < hyp_len and matched < ref_len:
@@ -160,16 +166,15 @@ def meteor(prediction: str, reference: str) -> float:
 
     if matched == 0:
         return 0.0
-    chunks = 1
-    previous = -2  # ref index of the previous matched hyp word, or -2 after a gap
-    last_i = -2
-    for i in range(hyp_len):
-        j = match[i]
-        if j < 0:
-            continue
-        if last_i >= 0 and not (i == last_i + 1 and j == previous + 1):
-            chunks += 1
-        last_i, previous = i, j
+    # nltk _count_chunks: 1 + the number of neighbours (in hypothesis order) that are not
+    # adjacent in both sentences.
+    hyp_idx = list(compress(range(hyp_len), map(_NOT_MATCHED.__lt__, match)))
+    ref_idx = [match[i] for i in hyp_idx]
+    adjacent = countOf(
+        map(and_, map(_ONE.__eq__, map(sub, hyp_idx[1:], hyp_idx)), map(_ONE.__eq__, map(sub, ref_idx[1:], ref_idx))),
+        True,
+    )
+    chunks = matched - adjacent
     precision = float(matched) / hyp_len
     recall = float(matched) / ref_len
     fmean = (precision * recall) / (ALPHA * precision + (1 - ALPHA) * recall)
