@@ -105,6 +105,13 @@ def command(
         access_log=None if no_access_log else AccessLog(as_json=log_json),
     )
     configure_logging(as_json=log_json)
+    shown = f"[{host}]" if ":" in host else host
+    click.echo(
+        f"graders serve: base_url http://{shown}:{port}/v1 (also /openai/v1); "
+        f"{'API key required' if api_key else 'no API key'}; "
+        f"python/model grades: {max_concurrency} at once, {max_queue} queued",
+        err=True,
+    )
     uvicorn.run(
         create_app(config),
         host=host,
