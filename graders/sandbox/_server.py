@@ -1,19 +1,36 @@
-"""The sandbox fork server: one per host process, one forked child per grade.
+"""The sandbox fork server: one per host process, one fresh process per grade.
 
 Run by ``graders.sandbox.pool`` as ``python -I _server.py FD`` with a scrubbed
 environment, stdin on /dev/null and no inherited descriptor but the control
 socket FD. It imports nothing from the toolkit, so user code never shares a
-process with it; it pre-imports common packages so that a fork costs ~1 ms.
+process with it.
 
-At start it isolates itself once (Linux): new network, mount, IPC and UTS
+Three kinds of process, so that forking stays cheap (in a VM a copy-on-write
+page fault costs ~5 us, and a Python process that forks pays one for every page
+it writes afterwards):
+
+* the *server* (this module's ``main``) isolates itself once, then supervises:
+  it reads requests, owns every pipe, timeout and exit status. It never forks
+  per grade, so its own work costs no copy-on-write faults;
+* two *zygotes*, forked from the server at start: a lean one (stdlib only) and a
+  warm one that has also imported the preloaded packages (numpy). A grade whose
+  source names a preloaded package goes to the warm one; the rest go to the lean
+  one, whose smaller address space makes each fork ~1 ms cheaper. A zygote's loop
+  does nothing but receive a grade's descriptors and fork, so it touches a handful
+  of pages per grade;
+* the *grade* process, created by a zygote with ``clone(CLONE_PARENT)``: it is
+  the server's child (the server reaps it and gets its status and rusage), PID 1
+  of a new PID namespace (every process the grade starts dies with it) and owner
+  of a new mount namespace where a tmpfs of ``disk_mb`` is its directory (freed
+  by the kernel when the grade ends). It sets rlimits, drops to a per-grade uid
+  (root) or drops all capabilities (user namespace), and runs
+  ``grade(sample, item)`` exactly once.
+
+At start the server isolates itself (Linux): new network, mount, IPC and UTS
 namespaces (inside a new user namespace when not root), a read-only view of
-every mount, and a private tmpfs on /tmp. Per grade it forks a child that is
-PID 1 of its own PID namespace (so every process the grade starts dies with
-it), mounts a tmpfs of ``disk_mb`` as the grade's directory, sets rlimits,
-drops to a per-grade uid (root) or drops all capabilities (user namespace),
-and runs ``grade(sample, item)``.
+every mount, and a private tmpfs on /tmp.
 
-Wire format, both ways: 4-byte big-endian length + a JSON object.
+Wire format with the host, both ways: 4-byte big-endian length + a JSON object.
 """
 
 from __future__ import annotations
@@ -64,11 +81,17 @@ AT_FDCWD, AT_RECURSIVE = -100, 0x8000
 MOUNT_ATTR_RDONLY = 0x1
 SYS_MOUNT_SETATTR = 442  # same number on x86_64 and aarch64
 SYS_CAPSET = {"x86_64": 126, "aarch64": 91}.get(os.uname().machine)
+# clone(flags, 0, 0, 0, 0) behaves like fork(); only the raw syscall takes CLONE_PARENT.
+SYS_CLONE = {"x86_64": 56, "aarch64": 220}.get(os.uname().machine) if sys.platform.startswith("linux") else None
+CLONE_PARENT = 0x00008000
 PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS = 1, 38
 
 # Per-grade uids when the server runs as root: no passwd entry, far from real users.
 UID_BASE, UID_SPAN = 1_500_000_000, 1 << 20
 WORK_ROOT = "/tmp"
+# Where each grade mounts its own tmpfs, inside its own mount namespace: the same path for every
+# grade (so the environment is set once, in the zygote), and never written in the server's view.
+GRADE_DIR = "/tmp/grade"
 RESULT_FD = 3
 RESULT_CAP = 1 << 20
 TAIL_BYTES = 4096
@@ -76,6 +99,8 @@ TRACEBACK_LINES = 30
 TRACEBACK_CHARS = 4000
 
 _libc = ctypes.CDLL(None, use_errno=True)
+# Holds the GIL across the call, like os.fork(): the clone()d child resumes with it held.
+_pylibc = ctypes.PyDLL(None, use_errno=True)
 
 
 def _check(rc: int, what: str) -> None:
@@ -135,9 +160,7 @@ class Isolation:
             "preloaded": [],
         }
         self.warnings: list[str] = []
-        self.pid_ns_fd: int | None = None
         self.covered: set[str] = set()
-        self.baseline_vm = 0
         self.grade_tmpfs = False
 
     def setup(self) -> None:
@@ -216,11 +239,13 @@ class Isolation:
         try:
             _mount("tmpfs", probe, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m")
             _libc.umount2(probe.encode(), MNT_DETACH)
-            self.grade_tmpfs = True
-            self.features["tmpfs_disk_quota_per_grade"] = True
+            self.grade_tmpfs = SYS_CLONE is not None
         except OSError as exc:
             self.warnings.append(f"no tmpfs per grade ({exc}): disk is limited per file only (RLIMIT_FSIZE)")
         os.rmdir(probe)
+        if self.grade_tmpfs:
+            os.mkdir(GRADE_DIR, 0o755)  # stays empty here: grades mount over it in their own namespace
+            self.features["tmpfs_disk_quota_per_grade"] = True
 
     def _expose_python(self) -> None:
         """Let per-grade uids read the Python install even when it lives under /root (0700).
@@ -245,23 +270,31 @@ class Isolation:
                 self.warnings.append(f"cannot expose {path} to the sandbox uid: {exc}")
 
     def _pid_namespace(self) -> None:
-        try:
-            fd = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
-            _unshare(CLONE_NEWPID)
-        except OSError as exc:
-            self.warnings.append(f"no PID namespace per grade ({exc}): stray processes are killed by group")
+        if SYS_CLONE is None:
+            self.warnings.append("no PID namespace per grade (unknown architecture): stray processes are killed by group")
             return
-        pid = os.fork()
+        # The probe child runs no Python: it only checks that it is PID 1 of its namespace.
+        pid = _pylibc.syscall(ctypes.c_long(SYS_CLONE), ctypes.c_ulong(CLONE_NEWPID | signal.SIGCHLD), 0, 0, 0, 0)
         if pid == 0:
             os._exit(0 if os.getpid() == 1 else 1)
-        ok = _libc.setns(fd, CLONE_NEWPID) == 0
+        if pid < 0:
+            err = ctypes.get_errno()
+            self.warnings.append(f"no PID namespace per grade ({os.strerror(err)}): stray processes are killed by group")
+            return
         _, status = os.waitpid(pid, 0)
-        if ok and os.waitstatus_to_exitcode(status) == 0:
-            self.pid_ns_fd = fd
+        if os.waitstatus_to_exitcode(status) == 0:
             self.features["pid_namespace_per_grade"] = True
         else:
-            # The server's own children now land in a namespace whose init is gone: unusable.
-            raise SystemExit("pid namespace probe failed after unshare")
+            self.warnings.append("no PID namespace per grade (probe failed): stray processes are killed by group")
+
+    def clone_flags(self) -> int:
+        """Namespaces each grade process gets at birth."""
+        flags = CLONE_PARENT | signal.SIGCHLD
+        if self.features["pid_namespace_per_grade"]:
+            flags |= CLONE_NEWPID
+        if self.grade_tmpfs:
+            flags |= CLONE_NEWNS
+        return flags
 
 
 def _first_closed_ancestor(path: str) -> str | None:
@@ -284,9 +317,9 @@ def _vm_size() -> int:
     return 0
 
 
-def _preload() -> list[str]:
+def _preload(names: list[str]) -> list[str]:
     loaded = []
-    for name in filter(None, os.environ.get("GRADERS_SANDBOX_PRELOAD", "").split(",")):
+    for name in names:
         try:
             __import__(name.strip())
             loaded.append(name.strip())
@@ -299,9 +332,8 @@ def _preload() -> list[str]:
 
 
 def _drop_privileges(iso: Isolation, uid: int) -> None:
-    _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+    # PR_SET_NO_NEW_PRIVS and setgroups([]) were done once, in the zygote.
     if iso.root:
-        os.setgroups([])
         os.setresgid(uid, uid, uid)
         os.setresuid(uid, uid, uid)
     elif iso.features["user_namespace"] and SYS_CAPSET is not None:
@@ -311,60 +343,67 @@ def _drop_privileges(iso: Isolation, uid: int) -> None:
 
 
 def _set_limits(limits: dict[str, typing.Any], iso: Isolation) -> None:
-    def both(which: int, value: int) -> None:
-        resource.setrlimit(which, (value, value))
-
+    setrlimit = resource.setrlimit
     cpu = max(1, math.ceil(float(limits["cpu_seconds"])))
     # Soft limit sends SIGXCPU (we report timeout); the hard one SIGKILLs a grade that ignores it.
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
-    # The budget is the grade's own: on top of the address space the warm server already maps
+    setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
+    # The budget is the grade's own: on top of the address space its zygote already maps
     # (numpy alone reserves a few hundred MB of virtual memory it never touches).
-    both(resource.RLIMIT_AS, (int(limits["memory_mb"]) << 20) + iso.baseline_vm)
-    both(resource.RLIMIT_FSIZE, int(limits["disk_mb"]) << 20)
-    both(resource.RLIMIT_CORE, 0)
-    both(resource.RLIMIT_NOFILE, int(limits["max_open_files"]))
+    memory = (int(limits["memory_mb"]) << 20) + _BASELINE_VM
+    setrlimit(resource.RLIMIT_AS, (memory, memory))
+    disk = int(limits["disk_mb"]) << 20
+    setrlimit(resource.RLIMIT_FSIZE, (disk, disk))
+    setrlimit(resource.RLIMIT_CORE, (0, 0))
+    files = int(limits["max_open_files"])
+    setrlimit(resource.RLIMIT_NOFILE, (files, files))
     nproc = int(limits["max_processes"])
     if not iso.root:
         # Counted per (user namespace, uid): shared by concurrent grades and the server.
         nproc += 256
-    both(resource.RLIMIT_NPROC, nproc)
+    setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
 
 
-def _child(req: dict[str, typing.Any], w_res: int, w_out: int, workdir: str, uid: int, iso: Isolation) -> None:
-    """In the forked child; never returns."""
+_BASELINE_VM = 0  # the zygote's address space, set once it has imported everything
+
+
+def _child(message: bytes, fds: list[int], iso: Isolation) -> None:
+    """In the grade process (fresh from a zygote); never returns.
+
+    ``fds`` = [request memfd, result pipe, output pipe]; ``message`` = grade id + sequence number.
+    Signal dispositions, stdin, the environment and no_new_privs were set in the zygote.
+    """
     code = 0
     try:
-        # Move our pipe ends out of the way before fds 0-3 are overwritten.
-        w_res = fcntl.fcntl(w_res, fcntl.F_DUPFD, 10)
-        w_out = fcntl.fcntl(w_out, fcntl.F_DUPFD, 10)
+        req_fd, w_res, w_out = fds
+        # Move our descriptors out of the way before fds 1-3 are overwritten.
+        req_fd = fcntl.fcntl(req_fd, fcntl.F_DUPFD, 20)
+        w_res = fcntl.fcntl(w_res, fcntl.F_DUPFD, 20)
+        w_out = fcntl.fcntl(w_out, fcntl.F_DUPFD, 20)
         os.dup2(w_res, RESULT_FD)
+        os.dup2(w_out, 1)
+        os.dup2(w_out, 2)
     except BaseException:
         os._exit(70)
     try:
-        signal.set_wakeup_fd(-1)
-        for sig in (signal.SIGCHLD, signal.SIGINT, signal.SIGTERM, signal.SIGPIPE):
-            signal.signal(sig, signal.SIG_DFL)
-        # Over the disk limit, write() fails with EFBIG instead of killing the process.
-        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
         _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-        null = os.open("/dev/null", os.O_RDONLY)
-        os.dup2(null, 0)
-        os.dup2(w_out, 1)
-        os.dup2(w_out, 2)
+        req = json.loads(os.pread(req_fd, os.fstat(req_fd).st_size, 0))
         os.closerange(RESULT_FD + 1, 1 << 20)  # close_range(2) under the hood
         os.setsid()
+        (seq,) = struct.unpack("Q", message)
+        uid = UID_BASE + seq % UID_SPAN
         limits = req["limits"]
         owner = uid if iso.root else os.getuid()
         if iso.grade_tmpfs:
-            size = int(limits["disk_mb"]) << 20
+            # Our own mount namespace (CLONE_NEWNS): the kernel frees this tmpfs when the grade ends.
+            workdir = GRADE_DIR
             _mount("tmpfs", workdir, "tmpfs", MS_NOSUID | MS_NODEV,
-                   f"size={size},nr_inodes=100000,mode=0700,uid={owner},gid={owner}")
+                   f"size={int(limits['disk_mb']) << 20},nr_inodes=100000,mode=0700,uid={owner},gid={owner}")
         else:
+            workdir = os.path.join(WORK_ROOT, f"g{seq}")  # made by the server, removed by it afterwards
             os.chown(workdir, owner, owner)
             os.chmod(workdir, 0o700)
+            os.environ["HOME"] = os.environ["TMPDIR"] = workdir
         os.chdir(workdir)
-        os.environ.clear()
-        os.environ.update(_child_env(workdir))
         _set_limits(limits, iso)
         _drop_privileges(iso, uid)
     except BaseException:
@@ -454,15 +493,117 @@ def _tail(exc: BaseException) -> str:
     return text[-TRACEBACK_CHARS:]
 
 
+# ---------------------------------------------------------------- the zygotes
+
+
+def _clone(flags: int) -> int:
+    """fork() with namespace flags and CLONE_PARENT; the child gets 0. Raises OSError."""
+    pid = _pylibc.syscall(ctypes.c_long(SYS_CLONE), ctypes.c_ulong(flags), 0, 0, 0, 0)
+    if pid == 0:
+        # What os.fork() does in the child: reinitialise the GIL, locks and threading state and
+        # run the at-fork hooks (random reseeds itself, so grades do not share a seed).
+        ctypes.pythonapi.PyOS_AfterFork_Child()
+        return 0
+    if pid < 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"clone: {os.strerror(err)}")
+    return pid
+
+
+def _prepare_for_grades(iso: Isolation, workdir_env: str) -> None:
+    """What every grade process needs, done once in the process it is forked from."""
+    signal.set_wakeup_fd(-1)
+    for sig in (signal.SIGCHLD, signal.SIGINT, signal.SIGTERM, signal.SIGPIPE):
+        signal.signal(sig, signal.SIG_DFL)
+    # Over the disk limit, write() fails with EFBIG instead of killing the process.
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+    if iso.root:
+        os.setgroups([])
+    env = _child_env(workdir_env)
+    os.environ.clear()
+    os.environ.update(env)
+
+
+def _zygote(sock: socket.socket, preload: list[str], iso: Isolation) -> None:
+    """In a process forked from the server; never returns.
+
+    Waits for one grade per message (its id and descriptors) and clones the grade process.
+    The loop is kept tiny on purpose: every page it writes is copied once per fork.
+    """
+    global _BASELINE_VM
+    try:
+        _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        fd = sock.fileno()
+        os.closerange(3, fd)
+        os.closerange(fd + 1, 1 << 20)
+        _prepare_for_grades(iso, GRADE_DIR)
+        loaded = _preload(preload)
+        _BASELINE_VM = _vm_size()
+        sock.send(json.dumps({"preloaded": loaded, "vm": _BASELINE_VM}).encode())
+        flags = iso.clone_flags()
+        # Objects made so far are never freed: keep the collector off their pages, so that a
+        # grade process does not copy them (copy-on-write) when it collects.
+        gc.collect()
+        gc.freeze()
+    except BaseException:
+        os._exit(1)
+    recv_fds, close, pack, unpack = socket.recv_fds, os.close, struct.Struct("Qq").pack, struct.Struct("Q").unpack
+    while True:
+        try:
+            message, fds, _, _ = recv_fds(sock, 64, 3)
+        except OSError:
+            os._exit(1)
+        if not message:
+            os._exit(0)
+        try:
+            pid = _clone(flags)
+        except OSError as exc:
+            pid = -(exc.errno or 1)
+        if pid == 0:
+            _child(message, fds, iso)
+        for fd in fds:
+            close(fd)
+        try:
+            sock.send(pack(unpack(message)[0], pid))
+        except OSError:
+            os._exit(1)
+
+
+class Zygote:
+    """The server's handle on one zygote process."""
+
+    def __init__(self, name: str, preload: list[str], iso: Isolation) -> None:
+        self.name = name
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        pid = os.fork()
+        if pid == 0:
+            ours.close()
+            _zygote(theirs, preload, iso)
+        theirs.close()
+        self.pid, self.sock = pid, ours
+        ready = ours.recv(1 << 16)
+        if not ready:
+            os.waitpid(pid, 0)
+            raise RuntimeError(f"the {name} zygote exited during start-up")
+        info = json.loads(ready)
+        self.preloaded: list[str] = info["preloaded"]
+        self.baseline_vm: int = info["vm"]
+        ours.setblocking(False)
+
+
 # ---------------------------------------------------------------- the server loop
 
 
 class Grade:
-    __slots__ = ("id", "pid", "deadline", "r_res", "r_out", "result", "out_count", "tail", "reason",
-                 "status", "rusage", "workdir", "started", "max_output")
+    __slots__ = ("id", "seq", "pid", "zygote", "deadline", "r_res", "r_out", "result", "out_count", "tail",
+                 "reason", "status", "rusage", "workdir", "started", "max_output")
 
-    def __init__(self, gid: int, pid: int, deadline: float, r_res: int, r_out: int, workdir: str, max_output: int):
-        self.id, self.pid, self.deadline = gid, pid, deadline
+    def __init__(self, gid: int, seq: int, deadline: float, r_res: int, r_out: int, workdir: str | None,
+                 max_output: int):
+        self.id, self.seq, self.deadline = gid, seq, deadline
+        self.pid: int | None = None  # known once the zygote has cloned the grade process
+        self.zygote: Zygote | None = None
         self.r_res, self.r_out, self.workdir = r_res, r_out, workdir
         self.result = bytearray()
         self.out_count = 0
@@ -475,22 +616,52 @@ class Grade:
 
 
 class Server:
-    def __init__(self, sock: socket.socket, iso: Isolation) -> None:
+    def __init__(self, sock: socket.socket, iso: Isolation, preload: list[str]) -> None:
         self.sock = sock
         self.iso = iso
         self.sel = selectors.DefaultSelector()
         self.inbuf = bytearray()
-        self.grades: dict[int, Grade] = {}  # by pid
-        self.queue: collections.deque[dict[str, typing.Any]] = collections.deque()
-        # More children than cores only adds page-fault and scheduler contention.
-        self.max_running = max(1, int(os.environ.get("GRADERS_SANDBOX_CONCURRENCY") or 2 * (os.cpu_count() or 1)))
+        self.grades: dict[int, Grade] = {}  # by sequence number
+        self.by_pid: dict[int, Grade] = {}
+        # Grade processes reaped before their zygote told us their pid (the two race).
+        self.early: dict[int, tuple[int, typing.Any]] = {}
+        self.queue: collections.deque[tuple[dict[str, typing.Any], bytes]] = collections.deque()
+        # A grade spends part of its wall time off-CPU (namespace teardown waits for RCU grace
+        # periods), so a few more grades than cores keep the cores busy.
+        self.max_running = max(1, int(os.environ.get("GRADERS_SANDBOX_CONCURRENCY") or 8 * (os.cpu_count() or 1)))
         self.counter = 0
+        self.preload = preload
+        self.zygotes: dict[str, Zygote | None] = {"lean": None, "warm": None}
+        self.local = SYS_CLONE is None  # no raw clone(): the server forks each grade itself
+        if self.local:
+            loaded = _preload(preload)
+            self.preloaded, self.baseline_vm = loaded, _vm_size()
+        else:
+            self.zygote("lean")
+            warm = self.zygote("warm") if preload else self.zygote("lean")
+            self.preloaded, self.baseline_vm = warm.preloaded, warm.baseline_vm
         self.sig_r, sig_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
         os.set_blocking(self.sig_r, False)
         signal.set_wakeup_fd(sig_w, warn_on_full_buffer=False)
         signal.signal(signal.SIGCHLD, lambda *_: None)
         self.sel.register(self.sock, selectors.EVENT_READ, "control")
         self.sel.register(self.sig_r, selectors.EVENT_READ, "signal")
+
+    def zygote(self, kind: str) -> Zygote:
+        """The zygote of that kind, started (again) if needed."""
+        z = self.zygotes[kind]
+        if z is None:
+            z = Zygote(kind, self.preload if kind == "warm" else [], self.iso)
+            self.zygotes[kind] = z
+            self.sel.register(z.sock, selectors.EVENT_READ, z)
+        return z
+
+    def route(self, source: str) -> str:
+        # A grade that may import a preloaded package forks from the warm zygote. Substring
+        # matching errs on the warm side; a miss only costs that grade the import.
+        if self.preload and any(name in source for name in self.preload):
+            return "warm"
+        return "lean"
 
     def send(self, message: dict[str, typing.Any]) -> None:
         data = json.dumps(message).encode()
@@ -514,6 +685,8 @@ class Server:
                     except BlockingIOError:
                         pass
                     self.reap()
+                elif isinstance(what, Zygote):
+                    self.read_zygote(what)
                 else:
                     self.read_pipe(*what)
             self.reap()
@@ -533,52 +706,133 @@ class Server:
                 break
             frame = bytes(self.inbuf[4:4 + size])
             del self.inbuf[:4 + size]
-            self.queue.append(json.loads(frame))
+            self.queue.append((json.loads(frame), frame))
         self.start_queued()
         return True
 
     def start_queued(self) -> None:
         while self.queue and len(self.grades) < self.max_running:
-            self.start(self.queue.popleft())
+            self.start(*self.queue.popleft())
 
-    def start(self, req: dict[str, typing.Any]) -> None:
+    def start(self, req: dict[str, typing.Any], frame: bytes) -> None:
         self.counter += 1
-        uid = UID_BASE + self.counter % UID_SPAN
-        workdir = os.path.join(WORK_ROOT, f"g{self.counter}")
+        seq = self.counter
         limits = req["limits"]
+        workdir = None if self.iso.grade_tmpfs else os.path.join(WORK_ROOT, f"g{seq}")
+        fds: list[int] = []
         try:
-            os.mkdir(workdir, 0o700)
+            if workdir:
+                os.mkdir(workdir, 0o700)
             r_res, w_res = os.pipe2(os.O_CLOEXEC)
+            fds += (r_res, w_res)
             r_out, w_out = os.pipe2(os.O_CLOEXEC)
+            fds += (r_out, w_out)
+            # The request travels in a memfd: no size limit, and the grade reads it at its own pace.
+            req_fd = os.memfd_create("grade-request", os.MFD_CLOEXEC)
+            fds.append(req_fd)
+            view = memoryview(frame)
+            while view:
+                view = view[os.write(req_fd, view):]
         except OSError as exc:
+            for fd in fds:
+                os.close(fd)
+            if workdir:
+                _remove_tree(workdir)
             self.send({"id": req["id"], "outcome": "start_failed", "details": str(exc)})
             return
-        pid_ns = self.iso.pid_ns_fd is not None
-        try:
-            if pid_ns:
-                _unshare(CLONE_NEWPID)
-            pid = os.fork()
-        except OSError as exc:
-            if pid_ns:
-                _libc.setns(self.iso.pid_ns_fd, CLONE_NEWPID)
-            for fd in (r_res, w_res, r_out, w_out):
-                os.close(fd)
-            os.rmdir(workdir)
-            self.send({"id": req["id"], "outcome": "start_failed", "details": f"fork: {exc}"})
+        grade = Grade(req["id"], seq, time.monotonic() + float(limits["timeout"]), r_res, r_out, workdir,
+                      int(limits["max_output_bytes"]))
+        message = struct.pack("Q", seq)
+        error = None
+        if self.local:
+            try:
+                pid = os.fork()
+            except OSError as exc:
+                error = f"fork: {exc}"
+            else:
+                if pid == 0:
+                    global _BASELINE_VM
+                    _prepare_for_grades(self.iso, WORK_ROOT)
+                    _BASELINE_VM = self.baseline_vm
+                    _child(message, [req_fd, w_res, w_out], self.iso)
+                grade.pid = pid
+                self.by_pid[pid] = grade
+        else:
+            try:
+                z = self.zygote(self.route(str(req.get("source", ""))))
+                socket.send_fds(z.sock, [message], [req_fd, w_res, w_out])
+                grade.zygote = z
+            except (OSError, RuntimeError) as exc:
+                error = f"cannot reach the zygote: {exc}"
+        for fd in (req_fd, w_res, w_out):
+            os.close(fd)
+        if error is not None:
+            os.close(r_res)
+            os.close(r_out)
+            if workdir:
+                _remove_tree(workdir)
+            self.send({"id": req["id"], "outcome": "start_failed", "details": error})
             return
-        if pid == 0:
-            _child(req, w_res, w_out, workdir, uid, self.iso)
-        if pid_ns:
-            _check(_libc.setns(self.iso.pid_ns_fd, CLONE_NEWPID), "setns")
-        os.close(w_res)
-        os.close(w_out)
         os.set_blocking(r_res, False)
         os.set_blocking(r_out, False)
-        grade = Grade(req["id"], pid, time.monotonic() + float(limits["timeout"]), r_res, r_out, workdir,
-                      int(limits["max_output_bytes"]))
-        self.grades[pid] = grade
+        self.grades[seq] = grade
         self.sel.register(r_res, selectors.EVENT_READ, (grade, "res"))
         self.sel.register(r_out, selectors.EVENT_READ, (grade, "out"))
+
+    def read_zygote(self, z: Zygote) -> None:
+        """(sequence number, pid or -errno) for each grade process the zygote cloned."""
+        while True:
+            try:
+                data = z.sock.recv(64)
+            except BlockingIOError:
+                return
+            except OSError:
+                data = b""
+            if not data:
+                self.zygote_gone(z)
+                return
+            seq, pid = struct.unpack("Qq", data)
+            grade = self.grades.get(seq)
+            if grade is None:
+                continue
+            if pid < 0:
+                self.abandon(grade, f"clone: {os.strerror(-pid)}")
+                continue
+            grade.pid = pid
+            self.by_pid[pid] = grade
+            if grade.reason is not None:
+                self.kill(grade, grade.reason)
+            if pid in self.early:
+                grade.status, grade.rusage = self.early.pop(pid)
+                self.by_pid.pop(pid, None)
+                self.finish(grade)
+                self.start_queued()
+
+    def zygote_gone(self, z: Zygote) -> None:
+        if self.zygotes.get(z.name) is not z:
+            return
+        self.zygotes[z.name] = None
+        try:
+            self.sel.unregister(z.sock)
+        except (KeyError, ValueError):
+            pass
+        z.sock.close()
+        for grade in list(self.grades.values()):
+            if grade.zygote is z and grade.pid is None:
+                self.abandon(grade, f"the {z.name} zygote exited")
+        self.start_queued()
+
+    def abandon(self, grade: Grade, details: str) -> None:
+        """A grade whose process was never created."""
+        self.grades.pop(grade.seq, None)
+        for fd in (grade.r_res, grade.r_out):
+            if fd >= 0:
+                self.sel.unregister(fd)
+                os.close(fd)
+        grade.r_res = grade.r_out = -1
+        if grade.workdir:
+            _remove_tree(grade.workdir)
+        self.send({"id": grade.id, "outcome": "start_failed", "details": details})
 
     def read_pipe(self, grade: Grade, which: str) -> None:
         fd = grade.r_res if which == "res" else grade.r_out
@@ -607,6 +861,8 @@ class Server:
 
     def kill(self, grade: Grade, reason: str) -> None:
         grade.reason = reason
+        if grade.pid is None:
+            return  # killed as soon as the zygote reports it
         try:
             os.kill(grade.pid, signal.SIGKILL)
         except ProcessLookupError:
@@ -620,14 +876,22 @@ class Server:
                 return
             if pid == 0:
                 return
-            grade = self.grades.pop(pid, None)
+            grade = self.by_pid.pop(pid, None)
             if grade is not None:
                 grade.status, grade.rusage = status, rusage
                 self.finish(grade)
                 self.start_queued()
+                continue
+            for z in list(self.zygotes.values()):
+                if z is not None and z.pid == pid:
+                    self.zygote_gone(z)
+                    break
+            else:
+                self.early[pid] = (status, rusage)
 
     def finish(self, grade: Grade) -> None:
-        if self.iso.pid_ns_fd is None:
+        self.grades.pop(grade.seq, None)
+        if not self.iso.features["pid_namespace_per_grade"] and grade.pid:
             try:
                 os.killpg(grade.pid, signal.SIGKILL)
             except OSError:
@@ -653,8 +917,8 @@ class Server:
                     grade.r_res = -1
                 else:
                     grade.r_out = -1
-        _libc.umount2(grade.workdir.encode(), MNT_DETACH)
-        _remove_tree(grade.workdir)
+        if grade.workdir:
+            _remove_tree(grade.workdir)
         status = grade.status or 0
         result = None
         if grade.result:
@@ -677,10 +941,14 @@ class Server:
 
     def shutdown(self) -> None:
         for grade in list(self.grades.values()):
-            try:
-                os.kill(grade.pid, signal.SIGKILL)
-            except OSError:
-                pass
+            if grade.pid is not None:
+                try:
+                    os.kill(grade.pid, signal.SIGKILL)
+                except OSError:
+                    pass
+        for z in self.zygotes.values():
+            if z is not None:
+                z.sock.close()  # the zygote sees EOF and exits
 
 
 def _remove_tree(path: str) -> None:
@@ -701,15 +969,14 @@ def main() -> None:
     sock.set_inheritable(False)
     iso = Isolation()
     iso.setup()
-    iso.features["preloaded"] = _preload()
-    iso.baseline_vm = _vm_size()
-    iso.features["memory_baseline_mb"] = iso.baseline_vm >> 20
-    # Objects made so far are never freed: keep the collector off their pages, so that a
-    # forked child does not copy them (copy-on-write) when it collects.
-    gc.collect()
-    gc.freeze()
-    server = Server(sock, iso)
-    server.send({"hello": iso.features, "warnings": iso.warnings, "pid": os.getpid()})
+    preload = [n.strip() for n in os.environ.get("GRADERS_SANDBOX_PRELOAD", "").split(",") if n.strip()]
+    server = Server(sock, iso, preload)
+    iso.features["preloaded"] = server.preloaded
+    iso.features["memory_baseline_mb"] = server.baseline_vm >> 20
+    iso.features["zygotes"] = "lean + warm (preloaded)" if not server.local and preload else (
+        "lean" if not server.local else "none (the server forks each grade)")
+    zygote_pids = [z.pid for z in server.zygotes.values() if z is not None]
+    server.send({"hello": iso.features, "warnings": iso.warnings, "pid": os.getpid(), "zygotes": zygote_pids})
     try:
         server.serve()
     finally:

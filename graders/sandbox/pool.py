@@ -53,8 +53,9 @@ class Pool:
         self.dead: str | None = None
         preload = DEFAULT_PRELOAD if preload is None else preload
         env = {k: os.environ[k] for k in (*ENV_ALLOW, *env_allow) if k in os.environ}
-        if os.environ.get("GRADERS_SANDBOX_DISABLE"):
-            env["GRADERS_SANDBOX_DISABLE"] = os.environ["GRADERS_SANDBOX_DISABLE"]
+        for name in ("GRADERS_SANDBOX_DISABLE", "GRADERS_SANDBOX_CONCURRENCY"):
+            if os.environ.get(name):
+                env[name] = os.environ[name]
         env.setdefault("PATH", "/usr/local/bin:/usr/bin:/bin")
         env.setdefault("LANG", "C.UTF-8")
         # BLAS libraries would start threads at import: a forking server must stay single-threaded.
@@ -88,6 +89,9 @@ class Pool:
             raise RuntimeError(f"cannot start the python sandbox: {reason}")
         ours.settimeout(None)
         self.features: dict[str, Any] = hello["hello"]
+        self.server_pid: int = hello.get("pid", self.process.pid)
+        # The fork server's helper processes (zygotes), for CPU accounting in benchmarks.
+        self.zygote_pids: list[int] = list(hello.get("zygotes", []))
         self.warnings: list[str] = list(hello.get("warnings", []))
         for message in self.warnings:
             warnings.warn(f"python sandbox: {message}", SandboxWarning, stacklevel=3)
