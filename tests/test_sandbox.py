@@ -335,3 +335,18 @@ def test_pool_restarts_in_a_forked_child():
     assert os.read(read, 1) == b"1"
     os.close(read)
     assert parent.alive
+
+
+def test_each_grade_gets_its_own_random_seed():
+    # Grades are clones of one zygote: without the at-fork reseed they would draw the same numbers.
+    source = "import random\ndef grade(s, i):\n    return random.random()\n"
+    values = {grade(source, {}, {}, LIMITS).value for _ in range(5)}
+    assert len(values) == 5
+
+
+def test_grader_importing_a_preloaded_package_runs_from_the_warm_zygote():
+    pytest.importorskip("numpy")
+    source = "import numpy as np\ndef grade(s, i):\n    return float(np.mean([0.0, 1.0]))\n"
+    result = grade(source, {}, {}, LIMITS)
+    assert result.kind == "value" and result.value == 0.5, result
+    assert "numpy" in isolation_report()["features"]["preloaded"]
