@@ -42,8 +42,13 @@ def server_error(error_type: str, details: str = "", **extra: Any) -> SandboxRes
     return SandboxResult("server_error", error_type=error_type, details=details or error_type, **extra)
 
 
-def interpret(report: dict[str, Any]) -> SandboxResult:
-    """The fork server's report for one grade → :class:`SandboxResult`."""
+def interpret(report: dict[str, Any], cpu_limit: float | None = None) -> SandboxResult:
+    """The fork server's report for one grade → :class:`SandboxResult`.
+
+    ``cpu_limit`` (seconds) tells a SIGKILL at the CPU-time hard limit from other kills:
+    the grade is PID 1 of its PID namespace, and such a process ignores the soft limit's
+    SIGXCPU, so the kernel's SIGKILL at the hard limit is how a CPU spin usually ends.
+    """
     extra = {"output": str(report.get("output_tail") or ""), "elapsed": report.get("elapsed")}
     outcome = report.get("outcome")
     if outcome == "timeout":
@@ -57,7 +62,7 @@ def interpret(report: dict[str, Any]) -> SandboxResult:
     result = report.get("result")
     if isinstance(result, dict):
         return _from_result(result, report, extra)
-    return _from_status(report, extra)
+    return _from_status(report, extra, cpu_limit)
 
 
 def _from_result(result: dict[str, Any], report: dict[str, Any], extra: dict[str, Any]) -> SandboxResult:
@@ -86,10 +91,12 @@ def _from_result(result: dict[str, Any], report: dict[str, Any], extra: dict[str
     return _from_status(report, extra)
 
 
-def _from_status(report: dict[str, Any], extra: dict[str, Any]) -> SandboxResult:
+def _from_status(report: dict[str, Any], extra: dict[str, Any], cpu_limit: float | None = None) -> SandboxResult:
     sig = report.get("signal")
     if sig is not None:
-        if sig == signal.SIGXCPU:
+        cpu = report.get("cpu")
+        at_cpu_limit = sig == signal.SIGKILL and cpu is not None and cpu_limit is not None and cpu >= cpu_limit
+        if sig == signal.SIGXCPU or at_cpu_limit:
             return server_error("timeout", "the grade used up its CPU-time limit", **extra)
         if sig == signal.SIGXFSZ:
             return server_error("disk_limit", "the grade wrote past its file-size limit", **extra)

@@ -260,7 +260,7 @@ def grade(source: str, sample: Any, item: Any, limits: PythonLimits | None = Non
         report = started.result(timeout=limits.timeout + HOST_GRACE)
     except concurrent.futures.TimeoutError:
         return server_error("timeout", "the sandbox server did not answer in time")
-    return interpret(report)
+    return interpret(report, cpu_limit=limits.effective_cpu_seconds)
 
 
 async def agrade(source: str, sample: Any, item: Any, limits: PythonLimits | None = None) -> SandboxResult:
@@ -277,7 +277,7 @@ async def agrade(source: str, sample: Any, item: Any, limits: PythonLimits | Non
         report = await asyncio.wait_for(asyncio.wrap_future(started), limits.timeout + HOST_GRACE)
     except asyncio.TimeoutError:
         return server_error("timeout", "the sandbox server did not answer in time")
-    return interpret(report)
+    return interpret(report, cpu_limit=limits.effective_cpu_seconds)
 
 
 def isolation_report() -> dict[str, Any]:
