@@ -224,12 +224,18 @@ class Isolation:
             self.features["readonly_filesystem"] = True
         else:
             self.warnings.append(f"cannot make the filesystem read-only: {os.strerror(ctypes.get_errno())}")
+        # A Python environment under /tmp (a CI checkout's .venv, say) must stay importable
+        # once the private /tmp hides it: hold it open now, bind it back read-only after.
+        kept = self._hold_python_paths_under(WORK_ROOT)
         try:
             _mount("tmpfs", WORK_ROOT, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0711")
             self.features["private_tmp"] = True
         except OSError as exc:
             self.warnings.append(f"cannot mount a private /tmp: {exc}")
+            for fd in kept.values():
+                os.close(fd)
             return
+        self._bind_back(kept)
         if self.root:
             self._expose_python()
         if "tmpfs" in self.disabled:
@@ -246,6 +252,26 @@ class Isolation:
         if self.grade_tmpfs:
             os.mkdir(GRADE_DIR, 0o755)  # stays empty here: grades mount over it in their own namespace
             self.features["tmpfs_disk_quota_per_grade"] = True
+
+    @staticmethod
+    def _hold_python_paths_under(root: str) -> dict[str, int]:
+        """Open every import directory below ``root`` (not ``root`` itself): path -> fd."""
+        held: dict[str, int] = {}
+        for path in sorted({os.path.realpath(p) for p in sys.path if p and os.path.isdir(p)}):
+            if path.startswith(root + "/") and not any(path.startswith(h + "/") for h in held):
+                held[path] = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+        return held
+
+    def _bind_back(self, held: dict[str, int]) -> None:
+        for path, fd in held.items():
+            try:
+                os.makedirs(path, mode=0o755, exist_ok=True)
+                _mount(f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC, None)
+                _mount("none", path, None, MS_BIND | MS_REMOUNT | MS_RDONLY, None)
+            except OSError as exc:
+                self.warnings.append(f"cannot keep {path} importable under the private /tmp: {exc}")
+            finally:
+                os.close(fd)
 
     def _expose_python(self) -> None:
         """Let per-grade uids read the Python install even when it lives under /root (0700).
