@@ -7,11 +7,10 @@ the end without an event loop: no loop start-up cost on the hot path of a batch.
 
 from __future__ import annotations
 
-import secrets
 import string
 import time
 from collections.abc import Mapping
-from typing import Any, assert_never
+from typing import TYPE_CHECKING, Any, assert_never
 
 from graders import multi, string_check, text_similarity
 from graders.context import GradeContext, RunOptions, sample_from_object, sample_from_text
@@ -25,8 +24,11 @@ from graders.models import (
     StringCheckGrader,
     TextSimilarityGrader,
 )
-from graders.results import RunResponse, new_errors
+from graders.flags import new_errors
 from graders.validation import parse_grader
+
+if TYPE_CHECKING:
+    from graders.results import RunResponse
 from graders.validation import validate as _validate
 
 
@@ -113,6 +115,8 @@ async def arun(
     options: RunOptions | None = None,
 ) -> RunResponse:
     """Grade one sample. Raises only :class:`GraderInvalid` (the schema refuses the grader)."""
+    from graders.results import RunResponse
+
     model = parse_grader(grader)
     return RunResponse.model_validate(await arun_dict(model, model_sample, item, sample=sample, options=options))
 
@@ -126,6 +130,8 @@ def run(
     options: RunOptions | None = None,
 ) -> RunResponse:
     """Synchronous :func:`arun`: the ``/run`` response for one sample."""
+    from graders.results import RunResponse
+
     model = parse_grader(grader)
     return RunResponse.model_validate(run_dict(model, model_sample, item, sample=sample, options=options))
 
@@ -234,6 +240,8 @@ def validate(grader: Any) -> AnyGrader:
 def fill_defaults(model: AnyGrader) -> AnyGrader:
     """The one default the service fills in: a python grader's missing name [seen]."""
     if isinstance(model, PythonGrader) and model.name is None:
+        import secrets  # rarely needed; kept off the start-up path
+
         model = model.model_copy(update={"name": "grader-" + "".join(secrets.choice(_ALNUM) for _ in range(12))})
         model.model_fields_set.add("name")
     elif isinstance(model, MultiGrader):

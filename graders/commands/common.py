@@ -80,9 +80,10 @@ def python_limit_options(func: Any) -> Any:
 def python_import_warnings(model: Any) -> list[str]:
     """Image-parity warnings for every python grader in ``model`` (a multi's too), located."""
     from graders.models import MultiGrader, PythonGrader
-    from graders.sandbox.image import import_warnings
 
     if isinstance(model, PythonGrader):
+        from graders.sandbox.image import import_warnings  # only then: it loads the sandbox package
+
         return import_warnings(model.source, model.image_tag)
     if isinstance(model, MultiGrader):
         return [f"graders.{key}: {w}" for key, sub in model.graders.items() for w in python_import_warnings(sub)]
