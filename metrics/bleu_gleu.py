@@ -1,8 +1,9 @@
 """BLEU and GLEU, exactly nltk's ``sentence_bleu([ref], hyp)`` and ``sentence_gleu([ref], hyp)``.
 
-Tokens are ``str.split()`` [ours, SEMANTICS §5]. A reference's n-gram counts are built
-once per reference string (cached across rows); the hypothesis is only streamed
-through them in C (metrics/ngrams.py).
+Tokens are ``str.split()`` [ours, SEMANTICS §5]. A reference's index (metrics/ngrams.py)
+is built once per reference string (cached across rows, shared by BLEU and GLEU); the
+hypothesis's clipped n-gram matches of every order come from it in a few C big-int
+operations, without building any n-gram.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import sys
 from functools import lru_cache
 from math import exp, fsum, log
 
-from metrics.ngrams import Counts, counts, everygrams, matches, matches4, ngrams, repeat_mask
+from metrics.ngrams import RefIndex, clipped_per_order
 
 MAX_N = 4
 # nltk's method0 (no smoothing) puts sys.float_info.min in place of a zero precision and
@@ -25,25 +26,14 @@ def _everygram_total(length: int) -> int:
 
 
 class _Reference:
-    """A reference's tokens; its n-gram counts per order (BLEU) or of all orders (GLEU) on demand."""
+    """A reference's token count and n-gram index."""
 
-    __slots__ = ("tokens", "length", "_orders", "_all")
+    __slots__ = ("length", "index")
 
     def __init__(self, text: str) -> None:
-        self.tokens = text.split()
-        self.length = len(self.tokens)
-        self._orders: list[Counts] | None = None
-        self._all: Counts | None = None
-
-    def orders(self) -> list[Counts]:
-        if self._orders is None:
-            self._orders = [counts(ngrams(self.tokens, n)) for n in range(1, MAX_N + 1)]
-        return self._orders
-
-    def all_orders(self) -> Counts:
-        if self._all is None:
-            self._all = counts(everygrams(self.tokens, MAX_N))
-        return self._all
+        tokens = text.split()
+        self.length = len(tokens)
+        self.index = RefIndex(tokens)
 
 
 _reference = lru_cache(maxsize=256)(_Reference)
@@ -56,18 +46,13 @@ def bleu(prediction: str, reference: str) -> float:
     if hyp_len == 0:
         return 0.0  # no unigram matches: nltk returns 0
     ref = _reference(reference)
-    mask = repeat_mask(hyp)
-    orders = ref.orders()
-    terms = []
-    for n in range(1, MAX_N + 1):
-        found = matches(hyp, n, orders[n - 1], mask)
-        if not found:
-            if n == 1:
-                return 0.0
-            # nltk's method0 stand-in for a zero precision; no higher order can match either.
-            terms += [_ZERO_PRECISION_TERM] * (MAX_N + 1 - n)
-            break
-        terms.append(0.25 * log(found / max(1, hyp_len - n + 1)))
+    found = clipped_per_order(hyp, ref.index, MAX_N)
+    if not found[0]:
+        return 0.0
+    terms = [0.25 * log(f / max(1, hyp_len - n)) for n, f in enumerate(found) if f]
+    if len(terms) < MAX_N:
+        # nltk's method0 stand-in for a zero precision; no higher order can match either.
+        terms += [_ZERO_PRECISION_TERM] * (MAX_N - len(terms))
     ref_len = ref.length
     brevity = 1.0 if hyp_len > ref_len else exp(1 - ref_len / hyp_len)
     return brevity * exp(fsum(terms))
@@ -80,4 +65,4 @@ def gleu(prediction: str, reference: str) -> float:
     total = max(_everygram_total(len(hyp)), _everygram_total(ref.length))
     if total == 0:
         return 0.0
-    return matches4(hyp, ref._all or ref.all_orders()) / total
+    return sum(clipped_per_order(hyp, ref.index, MAX_N)) / total

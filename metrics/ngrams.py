@@ -1,22 +1,35 @@
-"""Clipped n-gram matches against a cached reference, with every per-n-gram loop in C.
+"""Clipped n-gram matches of a hypothesis against a cached reference, without building n-grams.
 
 The clipped match count of hypothesis n-grams H against reference n-grams R is
-``sum(min(H[g], R[g]))``. Written as
+``sum(min(H[g], R[g]))``. Building every n-gram of both texts as a tuple and hashing
+it costs more than all the rest of a metric, so the matches come from one big int
+instead: the token-equality matrix E, bit ``i*W + j`` set iff ``hyp[i] == ref[j]``
+(row width W a power of two >= len(ref) + 4, so the padding is zero). Its rows are
+bytes looked up per hypothesis token and joined in C. The n-gram at hypothesis
+position i equals the one at reference position j iff E(i+k, j+k) for k < n, so
 
-    (occurrences of hypothesis n-grams that R contains) - sum(max(0, H[g] - R[g]))
+    S_n = E & (E >> (W+1)) & (E >> 2(W+1)) & ...      (n-1 shifts along the diagonal)
 
-the first part is one C pass of ``R.__contains__`` over the hypothesis n-grams (no
-dict is built for the hypothesis), and the correction is non-zero only for n-grams
-the hypothesis repeats. Such an n-gram starts with a token the hypothesis repeats,
-so only n-grams starting at those positions are ever counted: usually none at all.
-The reference side is counted once per reference string and cached by the callers.
+has row i non-zero iff the reference holds hypothesis n-gram i, and row i's popcount
+is R[g] for that n-gram. OR-folding each row into its lowest bit (log2 W shift-ors)
+and a popcount give ``found = #{i : row i != 0} = sum over g in R of H[g]``: a handful
+of C big-int operations per order, whatever the length of the texts. When no reference
+token repeats, every row has at most one bit and ``found`` is just S_n's popcount; with
+64-bit rows the zero rows are counted over a memoryview of S_n's bytes.
+
+``found`` is the clipped count unless the hypothesis repeats an n-gram the reference
+holds fewer times. Such an n-gram starts with a token the hypothesis repeats and the
+reference holds (two equal non-zero rows of E: one set() of the row objects tells), so
+only those positions are looked at, and ``sum(max(0, H[g] - R[g]))`` is taken over them.
+Texts whose matrix would be large fall back to counting tuple n-grams (``_counted``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Sequence
-from itertools import chain, compress
-from operator import countOf
+from functools import lru_cache
+from itertools import compress, repeat
+from operator import countOf, is_not
 from typing import Any
 
 try:
@@ -30,84 +43,202 @@ except ImportError:  # pragma: no cover - CPython always has it
 
 
 Counts = dict[Hashable, int]
+MAX_ORDER = 5  # rouge_5; the row padding W - len(ref) covers n - 1 <= 4
+MIN_WIDTH = 64  # rows of one machine word: zero rows are counted over a memoryview
+MATRIX_BITS = 1 << 22  # above this (512 KiB per big int) count tuples instead
+_TABLE_BYTES = 128  # one-bit rows are tabled for rows up to 1,024 bits
 _above_one = (1).__lt__
 
 
-def ngrams(tokens: Sequence[Any], n: int) -> Iterable[Any]:
-    """The n-grams of ``tokens``: the tokens themselves for n=1, tuples otherwise.
-
-    Keys of different orders never meet (a token is not a tuple; tuples differ in length).
-    """
-    if n == 1:
-        return iter(tokens)
-    if n == 2:
-        return zip(tokens, tokens[1:])
-    return zip(*[tokens[k:] for k in range(n)])
-
-
-def everygrams(tokens: Sequence[Any], max_n: int) -> Iterable[Any]:
-    """All n-grams of orders 1..max_n (nltk ``everygrams(t, 1, max_n)`` as a multiset)."""
-    return chain.from_iterable([ngrams(tokens, n) for n in range(1, max_n + 1)])
-
-
-def counts(grams: Iterable[Hashable]) -> Counts:
+def counts(items: Iterable[Hashable]) -> Counts:
     out: Counts = {}
-    count_into(out, grams)
+    count_into(out, items)
     return out
 
 
-def repeat_mask(tokens: Sequence[Any]) -> list[bool] | None:
-    """Per position: does that token occur more than once? None when no token repeats."""
-    if len(set(tokens)) == len(tokens):
-        return None
-    c = counts(tokens)
-    repeated = set(compress(c, map(_above_one, c.values())))
-    return list(map(repeated.__contains__, tokens))
+def ngrams(tokens: Sequence[Any], n: int) -> Iterable[Any]:
+    """The n-grams of ``tokens``: the tokens themselves for n=1, tuples otherwise."""
+    if n == 1:
+        return iter(tokens)
+    return zip(*[tokens[k:] for k in range(n)])
 
 
-def _excess(candidates: Iterable[Hashable], ref: Counts) -> int:
-    """sum(max(0, H[g] - R[g])) over ``candidates``, which hold every repeated hypothesis n-gram."""
-    found = counts(candidates)
-    repeated = list(compress(found, map(_above_one, found.values())))
-    if not repeated:
-        return 0
-    hyp = list(map(found.__getitem__, repeated))
-    # sum(h - min(h, r)) == sum(max(0, h - r)). An n-gram the reference lacks was never
-    # counted as found, so it owes nothing: its r defaults to h.
-    return sum(hyp) - sum(map(min, hyp, map(ref.get, repeated, hyp)))
+@lru_cache(maxsize=None)
+def _one_bit_rows(row_bytes: int) -> tuple[bytes, ...]:
+    """Row bytes with only bit j set, for every j in the row."""
+    return tuple((1 << j).to_bytes(row_bytes, "little") for j in range(8 * row_bytes))
 
 
-def matches(tokens: Sequence[Any], n: int, ref: Counts, mask: list[bool] | None) -> int:
-    """Clipped matches of the order-n n-grams of ``tokens`` in ``ref`` (``mask``: repeat_mask(tokens))."""
-    found = countOf(map(ref.__contains__, ngrams(tokens, n)), True)
-    if mask is None or not found:
+class RefIndex:
+    """A reference's tokens and, per distinct token, its matrix row (bytes of W bits)."""
+
+    __slots__ = ("tokens", "width", "row_bytes", "rows", "zero", "distinct", "_counts")
+
+    def __init__(self, tokens: Sequence[Any]) -> None:
+        self.tokens = tokens
+        size = len(tokens)
+        width = MIN_WIDTH
+        while width < size + MAX_ORDER - 1:
+            width <<= 1
+        self.width = width
+        self.row_bytes = row_bytes = width // 8
+        self.zero = bytes(row_bytes)
+        self._counts: dict[int, Counts] = {}
+        if row_bytes <= _TABLE_BYTES:
+            one_bit = _one_bit_rows(row_bytes)
+        else:
+            one_bit = tuple((1 << j).to_bytes(row_bytes, "little") for j in range(size))
+        self.rows = rows = dict(zip(tokens, one_bit))  # a repeated token keeps its last bit
+        self.distinct = len(rows) == size
+        if self.distinct:
+            return
+        # Positions that are not their token's last occurrence: few, found in C. OR their
+        # bits into their token's row.
+        earlier = compress(range(size), map(is_not, map(rows.__getitem__, tokens), one_bit))
+        masks: dict[Any, int] = {}
+        for j in earlier:
+            token = tokens[j]
+            mask = masks.get(token)
+            if mask is None:
+                mask = int.from_bytes(rows[token], "little")
+            masks[token] = mask | 1 << j
+        rows.update(zip(masks, [m.to_bytes(row_bytes, "little") for m in masks.values()]))
+
+    def counts(self, n: int) -> Counts:
+        """The reference's order-n n-gram counts (only for the large-text fallback)."""
+        found = self._counts.get(n)
+        if found is None:
+            found = self._counts[n] = counts(ngrams(self.tokens, n))
         return found
-    return found - _excess(compress(ngrams(tokens, n), mask), ref)
 
 
-def matches_upto(tokens: Sequence[Any], max_n: int, ref: Counts, mask: list[bool] | None) -> int:
-    """Clipped matches summed over orders 1..max_n; ``ref`` holds the n-grams of every order."""
-    found = countOf(map(ref.__contains__, everygrams(tokens, max_n)), True)
-    if mask is None or not found:
+def _counted(tokens: Sequence[Any], ref: RefIndex, n: int) -> int:
+    """sum(min(H[g], R[g])) by counting tuples: the large-text fallback."""
+    hyp = counts(ngrams(tokens, n))
+    ref_counts = ref.counts(n)
+    hyp_counts = list(hyp.values())
+    return sum(map(min, hyp_counts, map(ref_counts.get, hyp, repeat(0))))
+
+
+def _found(s: int, rows: int, ref: RefIndex) -> int:
+    """#{i : row i of S != 0} over ``rows`` rows."""
+    if ref.distinct:
+        return s.bit_count()  # at most one bit per row
+    width = ref.width
+    shift = width >> 1
+    while shift >= 64:  # fold each row into its first 64-bit word
+        s |= s >> shift
+        shift >>= 1
+    words = memoryview(s.to_bytes(rows * ref.row_bytes, "little")).cast("Q")
+    if width > 64:
+        words = words[:: width // 64]
+    return rows - countOf(words, 0)
+
+
+def _repeats(row_list: list[bytes], ref: RefIndex, held: int) -> list[int]:
+    """Positions whose token the hypothesis repeats and the reference holds (``held`` of the
+    positions hold a reference token); empty when there are none."""
+    distinct = set(row_list)
+    if len(distinct) - (ref.zero in distinct) == held:
+        return []
+    c = counts(row_list)
+    c[ref.zero] = 0
+    return [i for i, row in enumerate(row_list) if c[row] > 1]
+
+
+def _excess(
+    tokens: Sequence[Any], positions: list[int], n: int, s: int, ref: RefIndex
+) -> tuple[int, list[int]]:
+    """(sum(max(0, H[g] - R[g])), positions of the repeated n-grams the reference holds)
+    over the order-n n-grams starting at ``positions`` (which hold every repeated one)."""
+    groups: dict[Any, list[int]] = {}
+    if n == 1:
+        for i in positions:
+            groups.setdefault(tokens[i], []).append(i)
+    else:
+        last = len(tokens) - n
+        for i in positions:
+            if i <= last:
+                groups.setdefault(tuple(tokens[i : i + n]), []).append(i)
+    excess = 0
+    held: list[int] = []
+    row_bytes = ref.row_bytes
+    data = b""
+    for at in groups.values():
+        if len(at) > 1:
+            if not data:
+                data = s.to_bytes(len(tokens) * row_bytes, "little")
+            start = at[0] * row_bytes
+            ref_count = int.from_bytes(data[start : start + row_bytes], "little").bit_count()
+            if ref_count:
+                held += at
+                if len(at) > ref_count:
+                    excess += len(at) - ref_count
+    return excess, held
+
+
+def clipped_per_order(tokens: Sequence[Any], ref: RefIndex, max_n: int) -> list[int]:
+    """Clipped matches of orders 1..max_n; stops after the first 0 (no longer n-gram can
+    match then), so the list may be shorter than max_n."""
+    rows = len(tokens)
+    width = ref.width
+    if rows * width > MATRIX_BITS:
+        out = []
+        for n in range(1, max_n + 1):
+            out.append(_counted(tokens, ref, n))
+            if not out[-1]:
+                break
+        return out
+    zero = ref.zero
+    row_list = list(map(ref.rows.get, tokens, repeat(zero)))
+    held = rows - row_list.count(zero)  # order 1: every row with a bit is a match
+    if held < 2:
+        return [held]
+    e = s = int.from_bytes(b"".join(row_list), "little")
+    sets = [s]
+    found = [held]
+    step = width + 1
+    for n in range(1, max_n):
+        s &= e >> (n * step)
+        f = _found(s, rows, ref)
+        found.append(f)
+        if not f:
+            break
+        sets.append(s)
+    positions = _repeats(row_list, ref, held)
+    for n, s in enumerate(sets, 1):
+        if not positions:
+            break
+        excess, positions = _excess(tokens, positions, n, s, ref)
+        found[n - 1] -= excess
+    return found
+
+
+def clipped_order(tokens: Sequence[Any], ref: RefIndex, n: int) -> int:
+    """Clipped matches of the order-n n-grams of ``tokens``."""
+    rows = len(tokens)
+    width = ref.width
+    if rows * width > MATRIX_BITS:
+        return _counted(tokens, ref, n)
+    zero = ref.zero
+    row_list = list(map(ref.rows.get, tokens, repeat(zero)))
+    held = rows - row_list.count(zero)
+    if n == 1:
+        found = held
+        s = 0
+    else:
+        if held < n:
+            return 0
+        e = s = int.from_bytes(b"".join(row_list), "little")
+        step = width + 1
+        for k in range(1, n):
+            s &= e >> (k * step)
+        found = _found(s, rows, ref)
+    if found < 2:
         return found
-    candidates = chain.from_iterable([compress(ngrams(tokens, n), mask) for n in range(1, max_n + 1)])
-    return found - _excess(candidates, ref)
-
-
-def matches4(t: list[Any], ref: Counts) -> int:
-    """matches_upto(t, 4, ref, repeat_mask(t)), unrolled: GLEU's whole hot path."""
-    t1, t2, t3 = t[1:], t[2:], t[3:]
-    found = countOf(map(ref.__contains__, chain(t, zip(t, t1), zip(t, t1, t2), zip(t, t1, t2, t3))), True)
-    if not found or len(set(t)) == len(t):
-        return found
-    mask = repeat_mask(t)
-    assert mask is not None
-    return found - _excess(
-        chain(
-            compress(t, mask),
-            compress(zip(t, t1), mask),
-            compress(zip(t, t1, t2), mask),
-            compress(zip(t, t1, t2, t3), mask),
-        ),
-        ref,
-    )
+    positions = _repeats(row_list, ref, held)
+    if positions:
+        if n == 1:
+            s = int.from_bytes(b"".join(row_list), "little")
+        found -= _excess(tokens, positions, n, s, ref)[0]
+    return found

@@ -3,9 +3,11 @@
 
 rouge_score.tokenize lower-cases, replaces every run of characters outside [a-z0-9]
 with a space, splits on whitespace and keeps the non-empty tokens. Every non-ASCII
-character encodes to UTF-8 bytes >= 0x80, so the same tokens come from the lower-cased
-text's UTF-8 bytes with every byte outside [a-z0-9] translated to a space: a C-speed
-tokenizer whose tokens are ``bytes``. ROUGE-L's LCS runs in rapidfuzz's bit-parallel C
+character encodes to UTF-8 bytes >= 0x80, so the same tokens come from the text's UTF-8
+bytes with A-Z translated to a-z and every other byte outside [a-z0-9] to a space: a
+C-speed tokenizer whose tokens are ``bytes``. Lower-casing the whole text first is not
+needed: only two non-ASCII characters lower-case to anything in [a-z0-9] (U+0130 to
+"i" + U+0307, U+212A to "k"; tests check all of Unicode), and they are replaced first. ROUGE-L's LCS runs in rapidfuzz's bit-parallel C
 code on token ids. A reference's tokens, n-gram counts and ids are cached across rows.
 """
 
@@ -15,16 +17,24 @@ from functools import lru_cache
 
 from rapidfuzz.distance import LCSseq
 
-from metrics.ngrams import Counts, counts, matches, ngrams, repeat_mask
+from metrics.ngrams import RefIndex, clipped_order
 
 _KEEP = set(b"abcdefghijklmnopqrstuvwxyz0123456789")
-_TO_SPACE = bytes(b if b in _KEEP else 0x20 for b in range(256))
+# A-Z -> a-z, a-z and 0-9 kept, every other byte (all of UTF-8's non-ASCII bytes) -> space
+_LOWER_OR_SPACE = bytes(b + 32 if 65 <= b <= 90 else b if b in _KEEP else 0x20 for b in range(256))
+# the non-ASCII characters whose str.lower() holds a character of [a-z0-9]
+LOWER_TO_ASCII = {"\u0130": "i ", "\u212a": "k"}  # "i\u0307": U+0307 is a separator
 
 
 def tokens(text: str) -> list[bytes]:
     """rouge_score.tokenize.tokenize(text, stemmer=None), as ASCII bytes."""
-    # surrogatepass: a lone surrogate (possible from JSON) becomes bytes >= 0x80, i.e. a separator
-    return text.lower().encode("utf-8", "surrogatepass").translate(_TO_SPACE).split()
+    if not text.isascii():
+        for char, lowered in LOWER_TO_ASCII.items():
+            if char in text:
+                text = text.replace(char, lowered)
+        # surrogatepass: a lone surrogate (possible from JSON) becomes bytes >= 0x80: a separator
+        return text.encode("utf-8", "surrogatepass").translate(_LOWER_OR_SPACE).split()
+    return text.encode().translate(_LOWER_OR_SPACE).split()
 
 
 def tokenize(text: str) -> list[str]:
@@ -32,19 +42,18 @@ def tokenize(text: str) -> list[str]:
 
 
 class _Reference:
-    __slots__ = ("tokens", "_counts", "_vocab", "_ids")
+    __slots__ = ("tokens", "_index", "_vocab", "_ids")
 
     def __init__(self, text: str) -> None:
         self.tokens = tokens(text)
-        self._counts: dict[int, Counts] = {}
+        self._index: RefIndex | None = None
         self._vocab: dict[bytes, int] | None = None
         self._ids: list[int] = []
 
-    def counts(self, n: int) -> Counts:
-        found = self._counts.get(n)
-        if found is None:
-            found = self._counts[n] = counts(ngrams(self.tokens, n))
-        return found
+    def index(self) -> RefIndex:
+        if self._index is None:
+            self._index = RefIndex(self.tokens)
+        return self._index
 
     def ids(self) -> tuple[list[int], dict[bytes, int]]:
         if self._vocab is None:
@@ -69,7 +78,7 @@ def rouge_n(n: int, prediction: str, reference: str) -> float:
     ref = _reference(reference)
     pred = _prediction_tokens(prediction)
     pred_total = len(pred) - n + 1
-    found = matches(pred, n, ref.counts(n), repeat_mask(pred)) if pred_total > 0 else 0
+    found = clipped_order(pred, ref.index(), n) if pred_total > 0 else 0
     precision = found / max(pred_total, 1)
     recall = found / max(len(ref.tokens) - n + 1, 1)
     return _fmeasure(precision, recall)
