@@ -15,6 +15,7 @@ the synsets it has loaded). CPU time of this process is measured, not wall time.
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import time
@@ -89,6 +90,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("metrics", nargs="*", default=sorted(METRICS))
     args = parser.parse_args(argv)
 
+    # One core for both sides: ours and the reference run in this one thread, pinned.
+    cpu = min(os.sched_getaffinity(0))
+    os.sched_setaffinity(0, {cpu})
     pairs = corpus.pairs(args.pairs, seed=2024, samples_per_reference=args.samples_per_reference)
     reference.REFERENCE["meteor"]("warm", "up")  # nltk's WordNet loads once, outside the timing
     METRICS["meteor"]("warm", "up")
@@ -115,7 +119,9 @@ def main(argv: list[str] | None = None) -> int:
         [
             f"`python -m bench.metrics --pairs {args.pairs} --samples-per-reference {spr}`: "
             f"{args.pairs:,} seeded pairs (metrics/corpus.py), each reference used by {spr} "
-            f"consecutive row(s); CPU time, best of {args.repeat} per block of {BLOCK}. "
+            f"consecutive row(s); the same pairs for ours and the reference, in one process "
+            f"pinned to one CPU, alternating block by block; CPU time, best of {args.repeat} per "
+            f"block of {BLOCK}, caches emptied before every run of ours. "
             "The machine is shared with other jobs, so absolute rates are low and noisy; "
             "the ratio is what the run compares.",
             "",

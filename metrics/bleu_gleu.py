@@ -12,7 +12,7 @@ import sys
 from functools import lru_cache
 from math import exp, fsum, log
 
-from metrics.ngrams import RefIndex, clipped_per_order
+from metrics.ngrams import ALL_ORDERS_TOKENS, RefIndex, clipped_per_order
 
 MAX_N = 4
 # nltk's method0 (no smoothing) puts sys.float_info.min in place of a zero precision and
@@ -33,7 +33,7 @@ class _Reference:
     def __init__(self, text: str) -> None:
         tokens = text.split()
         self.length = len(tokens)
-        self.index = RefIndex(tokens)
+        self.index = RefIndex(tokens, ALL_ORDERS_TOKENS)
 
 
 _reference = lru_cache(maxsize=256)(_Reference)

@@ -17,7 +17,7 @@ from functools import lru_cache
 
 from rapidfuzz.distance import LCSseq
 
-from metrics.ngrams import RefIndex, clipped_order
+from metrics.ngrams import ONE_ORDER_TOKENS, Counts, RefIndex, clipped_counts, clipped_order, counts
 
 _KEEP = set(b"abcdefghijklmnopqrstuvwxyz0123456789")
 # A-Z -> a-z, a-z and 0-9 kept, every other byte (all of UTF-8's non-ASCII bytes) -> space
@@ -42,17 +42,23 @@ def tokenize(text: str) -> list[str]:
 
 
 class _Reference:
-    __slots__ = ("tokens", "_index", "_vocab", "_ids")
+    __slots__ = ("tokens", "_index", "_unigrams", "_vocab", "_ids")
 
     def __init__(self, text: str) -> None:
         self.tokens = tokens(text)
         self._index: RefIndex | None = None
+        self._unigrams: Counts | None = None
         self._vocab: dict[bytes, int] | None = None
         self._ids: list[int] = []
 
+    def unigrams(self) -> Counts:
+        if self._unigrams is None:
+            self._unigrams = counts(self.tokens)
+        return self._unigrams
+
     def index(self) -> RefIndex:
         if self._index is None:
-            self._index = RefIndex(self.tokens)
+            self._index = RefIndex(self.tokens, ONE_ORDER_TOKENS)
         return self._index
 
     def ids(self) -> tuple[list[int], dict[bytes, int]]:
@@ -78,10 +84,17 @@ def rouge_n(n: int, prediction: str, reference: str) -> float:
     ref = _reference(reference)
     pred = _prediction_tokens(prediction)
     pred_total = len(pred) - n + 1
-    found = clipped_order(pred, ref.index(), n) if pred_total > 0 else 0
+    if pred_total <= 0:
+        found = 0
+    elif n == 1:  # one C count per side beats the matrix for unigrams
+        found = clipped_counts(pred, ref.unigrams())
+    else:
+        found = clipped_order(pred, ref.index(), n)
+    if not found:
+        return 0.0  # rouge_score.scoring.fmeasure of zero precision and recall
     precision = found / max(pred_total, 1)
     recall = found / max(len(ref.tokens) - n + 1, 1)
-    return _fmeasure(precision, recall)
+    return 2 * precision * recall / (precision + recall)
 
 
 def rouge_l(prediction: str, reference: str) -> float:

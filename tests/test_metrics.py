@@ -91,6 +91,30 @@ def test_rouge_n_matches_on_5000_token_texts() -> None:
             assert abs(METRICS[f"rouge_{n}"](prediction, ref) - scores[f"rouge{n}"].fmeasure) <= TOLERANCE
 
 
+def _repetitive_pairs() -> list[tuple[str, str]]:
+    """Texts over a 2-6 word vocabulary (every n-gram repeats, on both sides), with lengths
+    on both sides of the n-gram matrix's row-width steps (60/61, 124/125 reference tokens)
+    and past its limits (rouge: 60 reference tokens; bleu/gleu: 1,000)."""
+    import random
+
+    rng = random.Random(99)
+    lengths = [0, 1, 2, 3, 4, 5, 7, 20, 59, 60, 61, 64, 65, 124, 125, 200, 1001]
+    pairs = []
+    for _ in range(160):
+        vocab = ["a", "b", "c", "the", "A", "b."][: rng.randrange(2, 7)]
+        hyp_len, ref_len = rng.choice(lengths), rng.choice(lengths)
+        pairs.append(
+            (" ".join(rng.choices(vocab, k=hyp_len)), " ".join(rng.choices(vocab, k=ref_len)))
+        )
+    return pairs
+
+
+@pytest.mark.parametrize("name", ["bleu", "gleu", "rouge_1", "rouge_2", "rouge_3", "rouge_4", "rouge_5"])
+def test_ngram_metrics_match_reference_on_repetitive_texts(name: str) -> None:
+    pairs = _repetitive_pairs()
+    _assert_same(name, pairs, [reference.REFERENCE[name](p, r) for p, r in pairs])
+
+
 def _lcs_length(a: list[str], b: list[str]) -> int:
     """Bit-parallel LCS (Allison-Dix / Hyyro) on Python ints: independent of rapidfuzz."""
     masks: dict[str, int] = {}
