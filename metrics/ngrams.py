@@ -30,7 +30,7 @@ from __future__ import annotations
 from collections.abc import Hashable, Iterable, Sequence
 from functools import lru_cache
 from itertools import compress, repeat
-from operator import countOf, is_not
+from operator import countOf, is_not, lshift
 from typing import Any
 
 try:
@@ -107,15 +107,13 @@ class RefIndex:
         # Positions that are not their token's last occurrence: few, found in C. OR their
         # bits into their token's row.
         earlier = compress(range(size), map(is_not, map(rows.__getitem__, tokens), one_bit))
-        masks: dict[Any, int] = {}
+        at: dict[Any, list[int]] = {}
         for j in earlier:
-            token = tokens[j]
-            mask = masks.get(token)
-            if mask is None:
-                mask = int.from_bytes(rows[token], "little")
-            masks[token] = mask | 1 << j
+            at.setdefault(tokens[j], []).append(j)
         row_bytes = self.row_bytes
-        rows.update(zip(masks, [m.to_bytes(row_bytes, "little") for m in masks.values()]))
+        for token, positions in at.items():
+            mask = int.from_bytes(rows[token], "little") | sum(map(lshift, repeat(1), positions))
+            rows[token] = mask.to_bytes(row_bytes, "little")
 
     def counts(self, n: int) -> Counts:
         """The reference's order-n n-gram counts (only for the large-text fallback)."""
@@ -237,14 +235,16 @@ def clipped_per_order(tokens: Sequence[Any], ref: RefIndex, max_n: int) -> list[
         if not f:
             break
         sets.append(s)
-    if not _repeated(e, rows, width):
-        return found
-    positions = _repeats(row_list, ref, held)
+    positions: list[int] = []
     for n, s in enumerate(sets, 1):
+        if not _repeated(s, rows, width):
+            break  # no repeated n-gram held, so no longer one either
+        if n == 1:
+            found[0] = clipped_counts(tokens, ref.counts(1))  # one C count per side
+            continue
         if not positions:
-            break
-        excess, positions = _excess(tokens, positions, n, s, ref)
-        found[n - 1] -= excess
+            positions = _repeats(row_list, ref, held)
+        found[n - 1] -= _excess(tokens, positions, n, s, ref)[0]
     return found
 
 
