@@ -11,11 +11,10 @@ position i equals the one at reference position j iff E(i+k, j+k) for k < n, so
     S_n = E & (E >> (W+1)) & (E >> 2(W+1)) & ...      (n-1 shifts along the diagonal)
 
 has row i non-zero iff the reference holds hypothesis n-gram i, and row i's popcount
-is R[g] for that n-gram. OR-folding each row into its lowest bit (log2 W shift-ors)
-and a popcount give ``found = #{i : row i != 0} = sum over g in R of H[g]``: a handful
-of C big-int operations per order, whatever the length of the texts. When no reference
-token repeats, every row has at most one bit and ``found`` is just S_n's popcount; with
-64-bit rows the zero rows are counted over a memoryview of S_n's bytes.
+is R[g] for that n-gram. ``found = #{i : row i != 0} = sum over g in R of H[g]`` takes
+a handful of C big-int operations per order: when no reference token repeats, every row
+has at most one bit and ``found`` is S_n's popcount; otherwise each row is OR-folded
+into its first 64-bit word and the zero words are counted over a memoryview.
 
 ``found`` is the clipped count unless the hypothesis repeats an n-gram the reference
 holds fewer times: then two rows of S_n share a column, which OR-folding the rows
@@ -51,7 +50,6 @@ MIN_WIDTH = 64  # rows of one machine word: zero rows are counted over a memoryv
 ONE_ORDER_TOKENS = 60
 ALL_ORDERS_TOKENS = 1000
 MATRIX_BITS = 1 << 22  # above this (512 KiB per big int) count tuples instead
-_above_one = (1).__lt__
 
 
 def counts(items: Iterable[Hashable]) -> Counts:
@@ -164,46 +162,39 @@ def _repeated(s: int, rows: int, width: int) -> bool:
     return (t & ((1 << width) - 1)).bit_count() < s.bit_count()
 
 
-def _repeats(row_list: list[bytes], ref: RefIndex, held: int) -> list[int]:
-    """Positions whose token the hypothesis repeats and the reference holds (``held`` of the
-    positions hold a reference token); empty when there are none."""
-    distinct = set(row_list)
-    if len(distinct) - (ref.zero in distinct) == held:
-        return []
+def _repeats(row_list: list[bytes], ref: RefIndex) -> list[int]:
+    """Positions whose token the hypothesis repeats and the reference holds."""
     c = counts(row_list)
     c[ref.zero] = 0
     return [i for i, row in enumerate(row_list) if c[row] > 1]
 
 
-def _excess(
-    tokens: Sequence[Any], positions: list[int], n: int, s: int, ref: RefIndex
-) -> tuple[int, list[int]]:
-    """(sum(max(0, H[g] - R[g])), positions of the repeated n-grams the reference holds)
-    over the order-n n-grams starting at ``positions`` (which hold every repeated one)."""
-    groups: dict[Any, list[int]] = {}
-    if n == 1:
-        for i in positions:
-            groups.setdefault(tokens[i], []).append(i)
-    else:
-        last = len(tokens) - n
-        for i in positions:
-            if i <= last:
-                groups.setdefault(tuple(tokens[i : i + n]), []).append(i)
+def _excess(tokens: Sequence[Any], positions: list[int], n: int, s: int, ref: RefIndex) -> int:
+    """sum(max(0, H[g] - R[g])) over the order-n n-grams starting at ``positions``
+    (which hold every repeated n-gram the reference holds)."""
+    groups: dict[Any, int] = {}
+    first: dict[Any, int] = {}
+    last = len(tokens) - n
+    for i in positions:
+        if i <= last:
+            gram = tokens[i] if n == 1 else tuple(tokens[i : i + n])
+            if gram in groups:
+                groups[gram] += 1
+            else:
+                groups[gram] = 1
+                first[gram] = i
     excess = 0
-    held: list[int] = []
     row_bytes = ref.row_bytes
     data = b""
-    for at in groups.values():
-        if len(at) > 1:
+    for gram, hyp_count in groups.items():
+        if hyp_count > 1:
             if not data:
                 data = s.to_bytes(len(tokens) * row_bytes, "little")
-            start = at[0] * row_bytes
+            start = first[gram] * row_bytes
             ref_count = int.from_bytes(data[start : start + row_bytes], "little").bit_count()
-            if ref_count:
-                held += at
-                if len(at) > ref_count:
-                    excess += len(at) - ref_count
-    return excess, held
+            if hyp_count > ref_count > 0:
+                excess += hyp_count - ref_count
+    return excess
 
 
 def clipped_per_order(tokens: Sequence[Any], ref: RefIndex, max_n: int) -> list[int]:
@@ -243,8 +234,8 @@ def clipped_per_order(tokens: Sequence[Any], ref: RefIndex, max_n: int) -> list[
             found[0] = clipped_counts(tokens, ref.counts(1))  # one C count per side
             continue
         if not positions:
-            positions = _repeats(row_list, ref, held)
-        found[n - 1] -= _excess(tokens, positions, n, s, ref)[0]
+            positions = _repeats(row_list, ref)
+        found[n - 1] -= _excess(tokens, positions, n, s, ref)
     return found
 
 
@@ -266,7 +257,4 @@ def clipped_order(tokens: Sequence[Any], ref: RefIndex, n: int) -> int:
     found = _found(s, rows, ref)
     if found < 2 or not _repeated(s, rows, width):
         return found
-    positions = _repeats(row_list, ref, held)
-    if positions:
-        found -= _excess(tokens, positions, n, s, ref)[0]
-    return found
+    return found - _excess(tokens, _repeats(row_list, ref), n, s, ref)
