@@ -32,7 +32,6 @@ import json
 import multiprocessing
 import os
 import queue
-import re
 import signal
 import threading
 import time
@@ -179,13 +178,16 @@ def _init_worker(model: AnyGrader, sample_field: str | None, template: Summary, 
     warm_up(model)
 
 
-_LONG_NUMBER = re.compile(rb"\d{19}")
+# Digits -> b"9", everything else -> b" ": a 19-digit run is then a plain substring search,
+# several times cheaper per line than a regex scan.
+_DIGITS_ONLY = bytes(0x39 if 0x30 <= b <= 0x39 else 0x20 for b in range(256))
+_LONG_RUN = b"9" * 19
 
 
 def fast_decode(index: int, raw: bytes) -> Line:
     """:func:`graders.jsonl.decode_line`, with orjson first; anything orjson refuses (bad JSON,
     NaN, integers beyond 64 bits, non-UTF-8) goes through json for the same value or message."""
-    if _LONG_NUMBER.search(raw) is None:  # orjson reads integers beyond 64 bits as floats
+    if _LONG_RUN not in raw.translate(_DIGITS_ONLY):  # orjson reads integers beyond 64 bits as floats
         try:
             return Line(index, orjson.loads(raw))
         except orjson.JSONDecodeError:

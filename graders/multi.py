@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from graders.context import GradeContext
-from graders.formula import compile_formula
+from graders.formula import compile_for_keys
 from graders.models import AnyGrader, MultiGrader
 
 ScoreSub = Callable[[AnyGrader], Awaitable[float]]
@@ -29,6 +29,4 @@ async def sub_rewards(grader: MultiGrader, ctx: GradeContext, score_sub: ScoreSu
 
 
 def combine(grader: MultiGrader, rewards: dict[str, float]) -> float:
-    formula = compile_formula(grader.calculate_output)
-    formula.check_keys(set(grader.graders))
-    return formula.evaluate(rewards)
+    return compile_for_keys(grader.calculate_output, frozenset(grader.graders)).evaluate(rewards)
