@@ -12,15 +12,10 @@ from click.testing import CliRunner
 
 from cli import main
 from graders.results import new_errors
+from tests.conftest import exact_grader
 from tests.judge_server import GRADERS_RUN, JudgeServer, Reply
 
-GRADER = {
-    "type": "string_check",
-    "name": "exact",
-    "input": "{{ sample.output_text }}",
-    "reference": "{{ item.answer }}",
-    "operation": "eq",
-}
+GRADER = exact_grader()
 
 
 def remote_answer(reward: float, **flags: Any) -> dict[str, Any]:

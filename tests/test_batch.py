@@ -11,14 +11,9 @@ import pytest
 
 from graders import batch
 from graders.context import RunOptions
+from tests.conftest import exact_grader
 
-EXACT = {
-    "type": "string_check",
-    "name": "exact",
-    "input": "{{ sample.output_text }}",
-    "reference": "{{ item.answer }}",
-    "operation": "eq",
-}
+EXACT = exact_grader()
 MULTI = {
     "type": "multi",
     "name": "mix",

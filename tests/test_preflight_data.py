@@ -9,14 +9,9 @@ from typing import Any
 from graders.preflight import PreflightReport, preflight_body
 from graders.preflight_data import row_hash
 from graders.preflight_findings import LINE_CAP
+from tests.conftest import exact_grader
 
-GRADER = {
-    "type": "string_check",
-    "name": "exact",
-    "input": "{{ sample.output_text }}",
-    "reference": "{{ item.answer }}",
-    "operation": "eq",
-}
+GRADER = exact_grader()
 RFT = {
     "model": "o4-mini",
     "training_file": "file-train",

@@ -9,14 +9,9 @@ from typing import Any
 
 from graders.context import RunOptions
 from graders.preflight import PreflightReport, preflight_body
+from tests.conftest import exact_grader
 
-EXACT = {
-    "type": "string_check",
-    "name": "exact",
-    "input": "{{ sample.output_text }}",
-    "reference": "{{ item.answer }}",
-    "operation": "eq",
-}
+EXACT = exact_grader()
 
 
 def rft(grader: dict[str, Any], **reinforcement: Any) -> dict[str, Any]:

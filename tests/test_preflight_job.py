@@ -9,14 +9,9 @@ import pytest
 
 from graders.preflight import preflight_body
 from graders.preflight_findings import Finding
+from tests.conftest import exact_grader
 
-GRADER = {
-    "type": "string_check",
-    "name": "exact",
-    "input": "{{ sample.output_text }}",
-    "reference": "{{ item.answer }}",
-    "operation": "eq",
-}
+GRADER = exact_grader()
 RFT = {
     "model": "o4-mini",
     "training_file": "file-abc",

@@ -20,15 +20,10 @@ from graders.testing import (
     parse_expect,
     run_cases,
 )
+from tests.conftest import exact_grader
 
 ROOT = Path(__file__).resolve().parents[1]
-EXACT = {
-    "type": "string_check",
-    "name": "exact",
-    "input": "{{ sample.output_text }}",
-    "reference": "{{ item.answer }}",
-    "operation": "eq",
-}
+EXACT = exact_grader()
 FUZZY = {**EXACT, "type": "text_similarity", "evaluation_metric": "fuzzy_match"}
 del FUZZY["operation"]
 
