@@ -59,6 +59,8 @@ def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_EXPORTS))
 
 
+# The eager imports below exist for type checkers only; __all__ is built from _EXPORTS.
+# ruff: noqa: F401
 if TYPE_CHECKING:  # for type checkers and IDEs: the same names, eagerly
     from graders.adapters import as_reward_function
     from graders.batch import score_file, score_rows, summarize
