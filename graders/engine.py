@@ -142,12 +142,12 @@ def _run_in_loop(coroutine: Any) -> Any:
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return asyncio.run(coroutine)  # type: ignore[no-any-return]
+        return asyncio.run(coroutine)
     # Called from inside a running loop (a notebook, a server): use a private one.
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, coroutine).result()  # type: ignore[no-any-return]
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 def response_dict(
@@ -219,7 +219,8 @@ def run_dict(
     is driven to the end here without starting an event loop."""
     coroutine = arun_dict(model, model_sample, item, sample=sample, options=options)
     if _needs_io_cached(model):
-        return _run_in_loop(coroutine)
+        response: dict[str, Any] = _run_in_loop(coroutine)
+        return response
     try:
         coroutine.send(None)
     except StopIteration as done:

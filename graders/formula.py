@@ -22,14 +22,13 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Union
+from typing import Any
 
 from graders.errors import FormulaParseError, OtherError
 
 # Tree nodes as plain tuples keep evaluation cheap: evaluated once per sample.
-Num = tuple[str, float]  # ("num", value)
-Var = tuple[str, str]  # ("var", key)
-Node = Union[tuple]  # ("neg", node) | ("bin", op, left, right) | ("call", name, [args])
+# ("num", value) | ("var", key) | ("neg", node) | ("bin", op, left, right) | ("call", name, (args,))
+Node = tuple[Any, ...]
 
 
 def _one(fn: Callable[[float], float]) -> Callable[..., float]:
@@ -238,7 +237,7 @@ def _closure(node: Node) -> Evaluator:
         return lambda values: op(left(values), right(values))
     fn = FUNCTIONS[node[1]][0]
     args = [_closure(arg) for arg in node[2]]
-    return lambda values: fn(*[arg(values) for arg in args])  # type: ignore[no-any-return]
+    return lambda values: fn(*[arg(values) for arg in args])
 
 
 def _names(node: Node) -> set[str]:

@@ -28,12 +28,15 @@ from graders.models import (
     MultiGrader,
     PythonGrader,
     ScoreModelGrader,
+    StringCheckGrader,
+    TextSimilarityGrader,
 )
 from graders.template import NAMESPACES, iter_references, template_fields
 
 PYTHON_SOURCE_LIMIT = 256 * 1024  # bytes; the source must be smaller [doc]
 
 _ADAPTER: TypeAdapter[AnyGrader] = TypeAdapter(Grader)
+_GRADER_CLASSES = (StringCheckGrader, TextSimilarityGrader, PythonGrader, ScoreModelGrader, LabelModelGrader, MultiGrader)
 
 
 def load_grader_json(text: str | bytes) -> Any:
@@ -46,7 +49,7 @@ def load_grader_json(text: str | bytes) -> Any:
 
 def parse_grader(grader: Any, *, top_level: bool = True) -> AnyGrader:
     """Schema-check ``grader`` (a dict or a model); raises :class:`GraderInvalid`."""
-    if isinstance(grader, tuple(_model_classes())):
+    if isinstance(grader, _GRADER_CLASSES):
         model: AnyGrader = grader
     else:
         if not isinstance(grader, dict):
@@ -223,15 +226,6 @@ def _python_graders(grader: AnyGrader, prefix: str = "") -> list[tuple[str, Pyth
     if isinstance(grader, MultiGrader):
         return [p for key, sub in grader.graders.items() for p in _python_graders(sub, f"{prefix}graders.{key}.")]
     return []
-
-
-def _model_classes() -> list[type]:
-    from graders import models
-
-    return [getattr(models, name) for name in (
-        "StringCheckGrader", "TextSimilarityGrader", "PythonGrader",
-        "ScoreModelGrader", "LabelModelGrader", "MultiGrader",
-    )]
 
 
 def _kind(value: Any) -> str:
