@@ -208,7 +208,7 @@ def _score_chunk(first: int, raws: list[bytes]) -> tuple[bytes, Summary]:
 
 
 def _chunked(raws: Iterable[tuple[int, bytes]], size: int) -> Iterator[tuple[int, list[bytes]]]:
-    first, chunk = -1, []
+    first, chunk = -1, list[bytes]()
     for index, raw in raws:
         if not chunk:
             first = index

@@ -6,7 +6,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from graders.flags import ERROR_DEFAULTS, ERROR_FLAGS, new_errors  # noqa: F401  (re-exported)
+# Re-exported: the flags live in graders.flags so that the hot path needs no pydantic.
+from graders.flags import ERROR_DEFAULTS as ERROR_DEFAULTS
+from graders.flags import ERROR_FLAGS as ERROR_FLAGS
+from graders.flags import new_errors as new_errors
 
 
 class RunErrors(BaseModel):

@@ -524,7 +524,8 @@ def _tail(exc: BaseException) -> str:
 
 def _clone(flags: int) -> int:
     """fork() with namespace flags and CLONE_PARENT; the child gets 0. Raises OSError."""
-    pid = _pylibc.syscall(ctypes.c_long(SYS_CLONE), ctypes.c_ulong(flags), 0, 0, 0, 0)
+    assert SYS_CLONE is not None, "callers check SYS_CLONE first"
+    pid: int = _pylibc.syscall(ctypes.c_long(SYS_CLONE), ctypes.c_ulong(flags), 0, 0, 0, 0)
     if pid == 0:
         # What os.fork() does in the child: reinitialise the GIL, locks and threading state and
         # run the at-fork hooks (random reseeds itself, so grades do not share a seed).

@@ -129,7 +129,7 @@ class Pool:
                 if frame is None:
                     break
                 with self._pending_lock:
-                    future = self._pending.pop(frame.get("id"), None)
+                    future = self._pending.pop(int(frame.get("id", -1)), None)
                 if future is not None and not future.done():
                     future.set_result(frame)
         except (OSError, ValueError) as exc:
