@@ -9,7 +9,10 @@ ours and the reference alternate block by block, and each block keeps its fastes
 profits from the previous run; the per-word stem and WordNet memos stay, as nltk keeps
 the synsets it has loaded). CPU time of this process is measured, not wall time.
 
-    python -m bench.metrics [--pairs 10000] [--repeat 3] [--samples-per-reference 1] [metric ...]
+With the optional C n-gram kernel (metrics/_ngram_kernel.c) when it built; ``--pure-python``
+measures the exact fallback path instead.
+
+    python -m bench.metrics [--pairs 10000] [--repeat 3] [--samples-per-reference 1] [--pure-python] [metric ...]
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import time
 from collections.abc import Callable
 
 from bench.report import write_section
-from metrics import METRICS, clear_caches, corpus, reference
+from metrics import METRICS, clear_caches, corpus, ngrams, reference
 
 BLOCK = 500
 TARGETS = {"fuzzy_match": 0.8}  # vs a bare rapidfuzz loop; every other metric: 5x its reference
@@ -87,8 +90,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--samples-per-reference", type=int, default=1)
     parser.add_argument("--no-write", action="store_true", help="print only, leave bench/results.md alone")
+    parser.add_argument("--pure-python", action="store_true", help="n-gram metrics without the C kernel")
     parser.add_argument("metrics", nargs="*", default=sorted(METRICS))
     args = parser.parse_args(argv)
+    if args.pure_python:
+        ngrams.kernel = None
+    path = "C n-gram kernel" if ngrams.kernel is not None else "pure-Python n-gram path (no C kernel)"
+    print(f"bleu, gleu, rouge_1..5: {path}", flush=True)
 
     # One core for both sides: ours and the reference run in this one thread, pinned.
     cpu = min(os.sched_getaffinity(0))
@@ -121,7 +129,8 @@ def main(argv: list[str] | None = None) -> int:
             f"{args.pairs:,} seeded pairs (metrics/corpus.py), each reference used by {spr} "
             f"consecutive row(s); the same pairs for ours and the reference, in one process "
             f"pinned to one CPU, alternating block by block; CPU time, best of {args.repeat} per "
-            f"block of {BLOCK}, caches emptied before every run of ours. "
+            f"block of {BLOCK}, caches emptied before every run of ours; bleu, gleu and "
+            f"rouge_1..5 on the {path}. "
             "The machine is shared with other jobs, so absolute rates are low and noisy; "
             "the ratio is what the run compares.",
             "",

@@ -38,6 +38,7 @@ def clear_caches(*, words: bool = True) -> None:
     bleu_gleu._reference.cache_clear()
     rouge._reference.cache_clear()
     rouge._prediction_tokens.cache_clear()
+    rouge._reference_tokens.cache_clear()
     meteor_score._reference.cache_clear()
     if words:
         meteor_score._stems.clear()

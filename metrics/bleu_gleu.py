@@ -12,6 +12,7 @@ import sys
 from functools import lru_cache
 from math import exp, fsum, log
 
+from metrics import ngrams
 from metrics.ngrams import ALL_ORDERS_TOKENS, RefIndex, clipped_per_order
 
 MAX_N = 4
@@ -45,15 +46,21 @@ def bleu(prediction: str, reference: str) -> float:
     hyp_len = len(hyp)
     if hyp_len == 0:
         return 0.0  # no unigram matches: nltk returns 0
-    ref = _reference(reference)
-    found = clipped_per_order(hyp, ref.index, MAX_N)
+    kernel = ngrams.kernel
+    if kernel is not None:
+        ref_tokens = reference.split()
+        ref_len = len(ref_tokens)
+        found = kernel(hyp, ref_tokens, MAX_N)
+    else:
+        ref = _reference(reference)
+        ref_len = ref.length
+        found = clipped_per_order(hyp, ref.index, MAX_N)
     if not found[0]:
         return 0.0
     terms = [0.25 * log(f / max(1, hyp_len - n)) for n, f in enumerate(found) if f]
     if len(terms) < MAX_N:
         # nltk's method0 stand-in for a zero precision; no higher order can match either.
         terms += [_ZERO_PRECISION_TERM] * (MAX_N - len(terms))
-    ref_len = ref.length
     brevity = 1.0 if hyp_len > ref_len else exp(1 - ref_len / hyp_len)
     return brevity * exp(fsum(terms))
 
@@ -61,6 +68,11 @@ def bleu(prediction: str, reference: str) -> float:
 def gleu(prediction: str, reference: str) -> float:
     """nltk sentence_gleu: n-grams of orders 1..4, matches / max(hyp n-grams, ref n-grams)."""
     hyp = prediction.split()
+    kernel = ngrams.kernel
+    if kernel is not None:
+        ref_tokens = reference.split()
+        total = max(_everygram_total(len(hyp)), _everygram_total(len(ref_tokens)))
+        return sum(kernel(hyp, ref_tokens, MAX_N)) / total if total else 0.0
     ref = _reference(reference)
     total = max(_everygram_total(len(hyp)), _everygram_total(ref.length))
     if total == 0:

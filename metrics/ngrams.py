@@ -26,7 +26,7 @@ Long references and huge hypotheses fall back to counting tuple n-grams (``_coun
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from functools import lru_cache
 from itertools import compress, repeat
 from operator import countOf, is_not, lshift
@@ -43,6 +43,17 @@ except ImportError:  # pragma: no cover - CPython always has it
 
 
 Counts = dict[Hashable, int]
+
+# The optional C kernel (metrics/_ngram_kernel.c, built when a compiler is present):
+# kernel(hyp, ref, max_n) -> the clipped matches of orders 1..max_n (0 after the first 0).
+# Exactly the numbers of the pure-Python path below, which is used when it is None; the
+# metrics read this attribute on every call, so tests can switch paths.
+Kernel = Callable[[Sequence[Any], Sequence[Any], int], list[int]]
+kernel: Kernel | None
+try:
+    from metrics._ngram_kernel import clipped as kernel
+except ImportError:  # no compiler at install time: the pure-Python path
+    kernel = None
 MAX_ORDER = 5  # rouge_5; the row padding W - len(ref) covers n - 1 <= 4
 MIN_WIDTH = 64  # rows of one machine word: zero rows are counted over a memoryview
 # Longer references count tuples instead. Measured here: for one order (ROUGE-N) counting

@@ -17,6 +17,7 @@ from functools import lru_cache
 
 from rapidfuzz.distance import LCSseq
 
+from metrics import ngrams
 from metrics.ngrams import ONE_ORDER_TOKENS, Counts, RefIndex, clipped_counts, clipped_order, counts
 
 _KEEP = set(b"abcdefghijklmnopqrstuvwxyz0123456789")
@@ -71,6 +72,7 @@ class _Reference:
 
 _reference = lru_cache(maxsize=256)(_Reference)
 _prediction_tokens = lru_cache(maxsize=64)(tokens)  # rouge_1..rouge_l on one sample tokenise once
+_reference_tokens = lru_cache(maxsize=256)(tokens)  # the C kernel needs no other reference state
 
 
 def _fmeasure(precision: float, recall: float) -> float:
@@ -81,6 +83,18 @@ def _fmeasure(precision: float, recall: float) -> float:
 
 
 def rouge_n(n: int, prediction: str, reference: str) -> float:
+    kernel = ngrams.kernel
+    if kernel is not None:
+        pred = _prediction_tokens(prediction)
+        ref_tokens = _reference_tokens(reference)
+        if len(pred) < n:
+            return 0.0
+        found = kernel(pred, ref_tokens, n)[n - 1]
+        if not found:
+            return 0.0
+        precision = found / (len(pred) - n + 1)
+        recall = found / max(len(ref_tokens) - n + 1, 1)
+        return 2 * precision * recall / (precision + recall)
     ref = _reference(reference)
     pred = _prediction_tokens(prediction)
     pred_total = len(pred) - n + 1

@@ -1,0 +1,3 @@
+from collections.abc import Hashable, Sequence
+
+def clipped(hyp: Sequence[Hashable], ref: Sequence[Hashable], max_n: int, /) -> list[int]: ...
