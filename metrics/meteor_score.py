@@ -179,5 +179,5 @@ def meteor(prediction: str, reference: str) -> float:
     recall = float(matched) / ref_len
     fmean = (precision * recall) / (ALPHA * precision + (1 - ALPHA) * recall)
     frag_frac = float(chunks) / matched
-    penalty = GAMMA * frag_frac**BETA
+    penalty: float = GAMMA * frag_frac**BETA  # float ** float is typed Any (it could be complex)
     return (1 - penalty) * fmean
