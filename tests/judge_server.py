@@ -116,6 +116,17 @@ class JudgeServer:
         self.port = 0
 
     # ------------------------------------------------------------ scripting
+    def reset(self) -> JudgeServer:
+        """Forget every script and recorded request: a clean judge for the next test."""
+        self.requests.clear()
+        for queue in self.queues.values():
+            queue.clear()
+        self.responder = None
+        self.run_responder = None
+        self.embeddings.clear()
+        self.default = Reply.answer(1.0)
+        return self
+
     def queue(self, *replies: Reply, path: str = CHAT) -> None:
         self.queues[path].extend(replies)
 

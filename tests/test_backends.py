@@ -29,14 +29,7 @@ def server() -> Iterator[JudgeServer]:
 
 @pytest.fixture
 def judge_server(server: JudgeServer) -> JudgeServer:
-    server.requests.clear()
-    for queue in server.queues.values():
-        queue.clear()
-    server.responder = None
-    server.run_responder = None
-    server.embeddings.clear()
-    server.default = Reply.answer(1.0)
-    return server
+    return server.reset()
 
 
 def make_judge(server: JudgeServer, **kw: Any) -> Judge:

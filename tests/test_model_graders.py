@@ -26,12 +26,7 @@ def server() -> Iterator[JudgeServer]:
 
 @pytest.fixture
 def judge_server(server: JudgeServer) -> JudgeServer:
-    server.requests.clear()
-    for queue in server.queues.values():
-        queue.clear()
-    server.responder = None
-    server.default = Reply.answer(1.0)
-    return server
+    return server.reset()
 
 
 @pytest.fixture
