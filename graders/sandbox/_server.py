@@ -861,14 +861,20 @@ class Server:
             _remove_tree(grade.workdir)
         self.send({"id": grade.id, "outcome": "start_failed", "details": details})
 
-    def read_pipe(self, grade: Grade, which: str) -> None:
+    def read_pipe(self, grade: Grade, which: str, *, draining: bool = False) -> bool:
+        """Take what one of the grade's pipes holds; False once it is closed.
+
+        ``draining``: the grade is gone, so an empty pipe is as good as closed.
+        """
         fd = grade.r_res if which == "res" else grade.r_out
         if fd < 0:
-            return
+            return False
         try:
             data = os.read(fd, 1 << 16)
         except BlockingIOError:
-            return
+            if not draining:
+                return True
+            data = b""
         if not data:
             self.sel.unregister(fd)
             os.close(fd)
@@ -876,7 +882,7 @@ class Server:
                 grade.r_res = -1
             else:
                 grade.r_out = -1
-            return
+            return False
         if which == "res":
             if len(grade.result) < RESULT_CAP:
                 grade.result += data
@@ -885,6 +891,7 @@ class Server:
             grade.tail = (grade.tail + data)[-TAIL_BYTES:]
             if grade.out_count > grade.max_output and grade.reason is None and grade.status is None:
                 self.kill(grade, "output_limit")
+        return True
 
     def kill(self, grade: Grade, reason: str) -> None:
         grade.reason = reason
@@ -925,25 +932,8 @@ class Server:
                 pass
         # PID 1 of the grade's namespace is gone, so are its descendants: drain what is left.
         for which in ("res", "out"):
-            while (grade.r_res if which == "res" else grade.r_out) >= 0:
-                fd = grade.r_res if which == "res" else grade.r_out
-                try:
-                    data = os.read(fd, 1 << 16)
-                except BlockingIOError:
-                    data = b""
-                if data:
-                    if which == "res" and len(grade.result) < RESULT_CAP:
-                        grade.result += data
-                    elif which == "out":
-                        grade.out_count += len(data)
-                        grade.tail = (grade.tail + data)[-TAIL_BYTES:]
-                    continue
-                self.sel.unregister(fd)
-                os.close(fd)
-                if which == "res":
-                    grade.r_res = -1
-                else:
-                    grade.r_out = -1
+            while self.read_pipe(grade, which, draining=True):
+                pass
         if grade.workdir:
             _remove_tree(grade.workdir)
         status = grade.status or 0
