@@ -178,7 +178,77 @@ done:
     return out;
 }
 
+/* ids(ref, hyp) -> (ref_ids, hyp_ids): tokens as small ints, numbered in order of first
+ * appearance in ref; a hyp token that ref lacks gets len(distinct ref tokens), an id no
+ * ref token has. Equal tokens get equal ids (dict equality: exact, no hashing shortcut),
+ * so an LCS over the ids is the LCS over the tokens. */
+static PyObject *
+ids(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "ids(ref, hyp) takes 2 arguments");
+        return NULL;
+    }
+    PyObject *ref = PySequence_Fast(args[0], "ref must be a sequence");
+    if (ref == NULL)
+        return NULL;
+    PyObject *hyp = PySequence_Fast(args[1], "hyp must be a sequence");
+    if (hyp == NULL) {
+        Py_DECREF(ref);
+        return NULL;
+    }
+    Py_ssize_t nr = PySequence_Fast_GET_SIZE(ref), nh = PySequence_Fast_GET_SIZE(hyp);
+    PyObject *vocab = PyDict_New(), *ref_ids = PyList_New(nr), *hyp_ids = PyList_New(nh);
+    PyObject *out = NULL, *unseen = NULL;
+    if (vocab == NULL || ref_ids == NULL || hyp_ids == NULL)
+        goto done;
+    PyObject **items = PySequence_Fast_ITEMS(ref);
+    for (Py_ssize_t i = 0; i < nr; i++) {
+        PyObject *id = PyDict_GetItemWithError(vocab, items[i]); /* borrowed */
+        if (id == NULL) {
+            if (PyErr_Occurred())
+                goto done;
+            id = PyLong_FromSsize_t(PyDict_GET_SIZE(vocab));
+            if (id == NULL)
+                goto done;
+            if (PyDict_SetItem(vocab, items[i], id) < 0) {
+                Py_DECREF(id);
+                goto done;
+            }
+            Py_DECREF(id); /* the dict holds it */
+        }
+        Py_INCREF(id);
+        PyList_SET_ITEM(ref_ids, i, id);
+    }
+    unseen = PyLong_FromSsize_t(PyDict_GET_SIZE(vocab));
+    if (unseen == NULL)
+        goto done;
+    items = PySequence_Fast_ITEMS(hyp);
+    for (Py_ssize_t i = 0; i < nh; i++) {
+        PyObject *id = PyDict_GetItemWithError(vocab, items[i]); /* borrowed */
+        if (id == NULL) {
+            if (PyErr_Occurred())
+                goto done;
+            id = unseen;
+        }
+        Py_INCREF(id);
+        PyList_SET_ITEM(hyp_ids, i, id);
+    }
+    out = PyTuple_Pack(2, ref_ids, hyp_ids);
+
+done:
+    Py_XDECREF(unseen);
+    Py_XDECREF(vocab);
+    Py_XDECREF(ref_ids);
+    Py_XDECREF(hyp_ids);
+    Py_DECREF(ref);
+    Py_DECREF(hyp);
+    return out;
+}
+
 static PyMethodDef methods[] = {
+    {"ids", (PyCFunction)(void (*)(void))ids, METH_FASTCALL,
+     "ids(ref, hyp) -> (ref_ids, hyp_ids): tokens numbered by first appearance in ref; hyp-only tokens share one unused id"},
     {"clipped", (PyCFunction)(void (*)(void))clipped, METH_FASTCALL,
      "clipped(hyp, ref, max_n) -> [sum over n-grams of min(count in hyp, count in ref) for n in 1..max_n]"},
     {NULL, NULL, 0, NULL},

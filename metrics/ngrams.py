@@ -50,10 +50,15 @@ Counts = dict[Hashable, int]
 # metrics read this attribute on every call, so tests can switch paths.
 Kernel = Callable[[Sequence[Any], Sequence[Any], int], list[int]]
 kernel: Kernel | None
+# kernel_ids(ref, hyp) -> (ref_ids, hyp_ids): tokens as ints for rapidfuzz's LCS (ROUGE-L).
+KernelIds = Callable[[Sequence[Any], Sequence[Any]], tuple[list[int], list[int]]]
+kernel_ids: KernelIds | None
 try:
     from metrics._ngram_kernel import clipped as kernel
+    from metrics._ngram_kernel import ids as kernel_ids
 except ImportError:  # no compiler at install time: the pure-Python path
     kernel = None
+    kernel_ids = None
 MAX_ORDER = 5  # rouge_5; the row padding W - len(ref) covers n - 1 <= 4
 MIN_WIDTH = 64  # rows of one machine word: zero rows are counted over a memoryview
 # Longer references count tuples instead. Measured here: for one order (ROUGE-N) counting

@@ -112,8 +112,16 @@ def rouge_n(n: int, prediction: str, reference: str) -> float:
 
 
 def rouge_l(prediction: str, reference: str) -> float:
-    ref = _reference(reference)
     pred = _prediction_tokens(prediction)
+    kernel_ids = ngrams.kernel_ids
+    if kernel_ids is not None:
+        ref_tokens = _reference_tokens(reference)
+        if not ref_tokens or not pred:
+            return 0.0
+        # Token ids made in C (exact dict equality), then rapidfuzz's C LCS over them.
+        lcs = LCSseq.similarity(*kernel_ids(ref_tokens, pred))
+        return _fmeasure(lcs / len(pred), lcs / len(ref_tokens))
+    ref = _reference(reference)
     if not ref.tokens or not pred:
         return 0.0
     ref_ids, vocab = ref.ids()

@@ -40,6 +40,7 @@ def _fresh_caches() -> None:
 
 
 _C_KERNEL = ngrams.kernel  # None when the optional extension did not build
+_C_KERNEL_IDS = ngrams.kernel_ids  # ROUGE-L's token ids, from the same extension
 
 
 @pytest.fixture(params=["c", "python"])
@@ -49,8 +50,10 @@ def kernel_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch)
         if _C_KERNEL is None:
             pytest.skip("metrics._ngram_kernel did not build (see test_c_kernel_built_where_it_can_be)")
         monkeypatch.setattr(ngrams, "kernel", _C_KERNEL)
+        monkeypatch.setattr(ngrams, "kernel_ids", _C_KERNEL_IDS)
     else:
         monkeypatch.setattr(ngrams, "kernel", None)
+        monkeypatch.setattr(ngrams, "kernel_ids", None)
     clear_caches()
     return str(request.param)
 
@@ -213,7 +216,7 @@ def test_independent_lcs_agrees_with_rouge_score() -> None:
     assert [_rouge_l_expected(p, r) for p, r in PAIRS[:1500]] == expected
 
 
-def test_rouge_l_on_5000_token_texts() -> None:
+def test_rouge_l_on_5000_token_texts(kernel_path: str) -> None:
     for prediction, ref in EDGES:
         assert abs(METRICS["rouge_l"](prediction, ref) - _rouge_l_expected(prediction, ref)) <= TOLERANCE
 
@@ -238,6 +241,7 @@ texts = st.lists(
 def test_property_every_fast_metric_equals_reference(prediction: str, ref: str) -> None:
     for kernel in {_C_KERNEL, None}:  # both n-gram paths on every example
         ngrams.kernel = kernel
+        ngrams.kernel_ids = _C_KERNEL_IDS if kernel is not None else None
         try:
             clear_caches()
             for name in ["bleu", "gleu", "fuzzy_match", *ROUGE_TYPES]:
@@ -245,6 +249,7 @@ def test_property_every_fast_metric_equals_reference(prediction: str, ref: str) 
                 assert abs(METRICS[name](prediction, ref) - want) <= TOLERANCE, (name, kernel)
         finally:
             ngrams.kernel = _C_KERNEL
+            ngrams.kernel_ids = _C_KERNEL_IDS
 
 
 def test_a_cached_reference_gives_the_same_numbers(kernel_path: str) -> None:
