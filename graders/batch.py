@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import multiprocessing
 import os
 import queue
 import signal
@@ -45,6 +44,7 @@ import orjson
 
 from graders.context import RunOptions
 from graders.engine import arun_dict, needs_io, run_dict
+from graders.workers import worker_context
 from graders.jsonl import Line, decode_line, iter_raw
 from graders.models import AnyGrader
 from graders.rows import RowError, RowInput, row_input
@@ -238,9 +238,7 @@ def _cpu_chunks(
         finally:
             _WORKER = saved
         return
-    # forkserver: a clean, preloaded parent for workers (no fork of a threaded process).
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["graders.batch", "metrics"])
+    context = worker_context()
     window = 4 * jobs
     pending: deque[Future[tuple[bytes, Summary]]] = deque()
     with ProcessPoolExecutor(

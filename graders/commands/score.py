@@ -134,6 +134,10 @@ def command(
     optional "id". Prints a summary; exit 0 when every row was processed (unreadable rows are
     reported in the output and the summary), 130 when interrupted (re-run with --resume).
     """
+    if jobs != 1:
+        from graders.workers import start_early
+
+        start_early()  # the workers' imports overlap with ours (for I/O graders it stays idle)
     from graders.batch import OutputMismatch, ScoringInterrupted, score_file
     from graders.summary import render_text
 
