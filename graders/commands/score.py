@@ -24,15 +24,6 @@ def _options(shared: dict[str, Any]) -> Any:
     return RunOptions(python_limits=shared.get("python_limits"), judge=shared.get("judge"))
 
 
-def _with_shared_options(func: Any) -> Any:
-    # The reusable option groups of graders.commands.common, wired in when they exist.
-    for name in ("judge_options", "python_limit_options"):
-        decorate = getattr(common, name, None)
-        if decorate is not None:
-            func = decorate(func)
-    return func
-
-
 class _Progress:
     """A rich progress bar (rows/s, ETA) on a terminal; a plain line every few seconds otherwise."""
 
@@ -114,7 +105,8 @@ def _resume_command() -> str:
               help="Write the summary as JSON here.")
 @click.option("--sample-field", metavar="PATH", default=None,
               help="Rows are flat items; the sample is at this dotted path in each row.")
-@_with_shared_options
+@common.python_limit_options
+@common.judge_options
 def command(
     grader: str,
     data: Path,
