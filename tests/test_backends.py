@@ -9,7 +9,6 @@ import asyncio
 import email.utils
 import math
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,17 +18,6 @@ import graders
 from graders.backends import Judge, JudgeRequestError, RemoteRunner, RetryPolicy
 from graders.backends.transport import retry_after_seconds
 from tests.judge_server import CHAT, EMBEDDINGS, GRADERS_RUN, JudgeServer, Reply
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[JudgeServer]:
-    with JudgeServer() as srv:
-        yield srv
-
-
-@pytest.fixture
-def judge_server(server: JudgeServer) -> JudgeServer:
-    return server.reset()
 
 
 def make_judge(server: JudgeServer, **kw: Any) -> Judge:

@@ -18,17 +18,6 @@ from graders.backends import Judge
 from tests.judge_server import CHAT, JudgeServer, Recorded, Reply
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[JudgeServer]:
-    with JudgeServer() as srv:
-        yield srv
-
-
-@pytest.fixture
-def judge_server(server: JudgeServer) -> JudgeServer:
-    return server.reset()
-
-
 @pytest.fixture
 def judge(judge_server: JudgeServer) -> Iterator[Judge]:
     with Judge(base_url=judge_server.base_url, api_key="test-key", cache=False, backoff=0.01, max_retries=2) as j:
