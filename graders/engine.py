@@ -13,8 +13,14 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, assert_never
 
 from graders import multi, string_check, text_similarity
-from graders.context import GradeContext, RunOptions, sample_from_object, sample_from_text
+from graders.context import (
+    GradeContext,
+    RunOptions,
+    sample_from_object,
+    sample_from_text,
+)
 from graders.errors import GradingError, SampleParseError
+from graders.flags import new_errors
 from graders.models import (
     AnyGrader,
     LabelModelGrader,
@@ -24,12 +30,11 @@ from graders.models import (
     StringCheckGrader,
     TextSimilarityGrader,
 )
-from graders.flags import new_errors
 from graders.validation import parse_grader
+from graders.validation import validate as _validate
 
 if TYPE_CHECKING:
     from graders.results import RunResponse
-from graders.validation import validate as _validate
 
 
 def needs_io(grader: AnyGrader) -> bool:
