@@ -75,6 +75,10 @@ ContentItem = Annotated[
 ]
 
 
+# The tags _content_kind gives; pydantic puts them in error locations (validation drops them).
+CONTENT_TAGS = ("text", "item", "list")
+
+
 def _content_kind(value: Any) -> str:
     if isinstance(value, str):
         return "text"

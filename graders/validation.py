@@ -12,7 +12,6 @@ Two levels:
 from __future__ import annotations
 
 import ast
-import json
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
@@ -20,6 +19,7 @@ from pydantic import TypeAdapter, ValidationError
 from graders.errors import FormulaParseError, GraderInvalid, Problem
 from graders.formula import compile_formula
 from graders.models import (
+    CONTENT_TAGS,
     GRADER_TYPES,
     TOP_LEVEL_TYPES,
     AnyGrader,
@@ -37,14 +37,6 @@ PYTHON_SOURCE_LIMIT = 256 * 1024  # bytes; the source must be smaller [doc]
 
 _ADAPTER: TypeAdapter[AnyGrader] = TypeAdapter(Grader)
 _GRADER_CLASSES = (StringCheckGrader, TextSimilarityGrader, PythonGrader, ScoreModelGrader, LabelModelGrader, MultiGrader)
-
-
-def load_grader_json(text: str | bytes) -> Any:
-    """Decode grader JSON, turning a decode error into a located problem."""
-    try:
-        return json.loads(text)
-    except ValueError as exc:
-        raise GraderInvalid([Problem("", f"malformed JSON: {exc}")]) from None
 
 
 def parse_grader(grader: Any, *, top_level: bool = True) -> AnyGrader:
@@ -203,7 +195,7 @@ def _json_path(loc: tuple[Any, ...], data: Any) -> str:
 
 def _is_field_name(element: str, current: dict[str, Any]) -> bool:
     # A tag equals the object's own type ('string_check') or is one of our content tags.
-    return element != current.get("type") and element not in ("text", "item", "list")
+    return element != current.get("type") and element not in CONTENT_TAGS
 
 
 def _message(error: Any) -> str:
