@@ -28,3 +28,6 @@ def test_readme_python_block_runs(block: str, tmp_path: Path) -> None:
     env["PYTHONPATH"] = str(ROOT)
     done = subprocess.run([sys.executable, "-c", block], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
+    # A printed result the README shows as "# [..]" under its print() must be what it prints.
+    for shown in re.findall(r"^# (\[[^\]]*\])", block, re.M):
+        assert shown in done.stdout, (shown, done.stdout)
