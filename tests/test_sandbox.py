@@ -350,3 +350,31 @@ def test_grader_importing_a_preloaded_package_runs_from_the_warm_zygote():
     result = grade(source, {}, {}, LIMITS)
     assert result.kind == "value" and result.value == 0.5, result
     assert "numpy" in isolation_report()["features"]["preloaded"]
+
+
+# ----- the zygotes' cache of compiled sources
+
+def test_grader_code_does_not_inherit_the_servers_future_flags():
+    # The fork server's module has `from __future__ import annotations`; a grader compiled there
+    # must not: its annotations are objects, as in OpenAI's sandbox (plain python).
+    source = "def grade(s, i) -> float:\n    return 1.0 if grade.__annotations__['return'] is float else 0.5\n"
+    assert grade(source, {}, {}, LIMITS).value == 1.0
+    assert grade(source, {}, {}, LIMITS).value == 1.0  # again, from the cached code object
+
+
+def test_more_distinct_sources_than_the_code_cache_holds():
+    from graders.sandbox._server import CODE_CACHE
+
+    # Each source returns its own number; two passes, so evicted sources come back correctly.
+    sources = [f"def grade(s, i):\n    return {n}.0\n" for n in range(CODE_CACHE + 8)]
+    for _ in range(2):
+        assert [grade(src, {}, {}, LIMITS).value for src in sources] == [float(n) for n in range(CODE_CACHE + 8)]
+
+
+def test_a_source_that_breaks_the_compiler_is_a_runtime_error():
+    # A 100,000-term sum nests too deep for CPython's compiler ("maximum recursion depth
+    # exceeded during compilation"). The zygote's compile helper fails on it; the grade then
+    # compiles the source itself and reports the error as usual.
+    source = "def grade(s, i):\n    return " + "+".join(["1"] * 100_000) + "\n"
+    runtime_error(run(source), "RecursionError")
+

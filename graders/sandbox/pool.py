@@ -60,7 +60,9 @@ class Pool:
         env.setdefault("LANG", "C.UTF-8")
         # BLAS libraries would start threads at import: a forking server must stay single-threaded.
         env.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1",
-                   GRADERS_SANDBOX_PRELOAD=",".join(preload), PYTHONDONTWRITEBYTECODE="1")
+                   GRADERS_SANDBOX_PRELOAD=",".join(preload), PYTHONDONTWRITEBYTECODE="1",
+                   # Resolve every symbol once in the server, not lazily again in each grade process.
+                   LD_BIND_NOW="1")
         ours, theirs = socket.socketpair()
         try:
             self.process = subprocess.Popen(
