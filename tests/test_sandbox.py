@@ -378,3 +378,13 @@ def test_a_source_that_breaks_the_compiler_is_a_runtime_error():
     source = "def grade(s, i):\n    return " + "+".join(["1"] * 100_000) + "\n"
     runtime_error(run(source), "RecursionError")
 
+
+
+def test_stdlib_conveniences_are_preloaded_only_where_a_source_names_them():
+    # The warm zygote has imported decimal (and the other CONVENIENCE_MODULES); a grader that
+    # names it runs there and finds it already loaded. One that does not runs in the lean zygote.
+    named = ("import sys\nPRELOADED = 'decimal' in sys.modules\nimport decimal\n"
+             "def grade(s, i):\n    return 1.0 if PRELOADED else 0.0\n")
+    unnamed = "import sys\ndef grade(s, i):\n    return 1.0 if ('dec' + 'imal') in sys.modules else 0.0\n"
+    assert grade(named, {}, {}, LIMITS).value == 1.0
+    assert grade(unnamed, {}, {}, LIMITS).value == 0.0
