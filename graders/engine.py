@@ -89,8 +89,27 @@ async def _dispatch(grader: AnyGrader, ctx: GradeContext, errors: dict[str, Any]
 
 
 async def _score(grader: AnyGrader, ctx: GradeContext, errors: dict[str, Any], scores: dict[str, float]) -> float:
+    if not _needs_io_cached(grader):
+        return _score_cpu(grader, ctx, errors, scores)
     try:
         return await _dispatch(grader, ctx, errors, scores)
+    except GradingError as exc:
+        exc.apply(errors)
+        return 0.0
+
+
+def _score_cpu(grader: AnyGrader, ctx: GradeContext, errors: dict[str, Any], scores: dict[str, float]) -> float:
+    """:func:`_score` for a grader without I/O, as plain calls: no coroutine per grader (batch hot path)."""
+    try:
+        if isinstance(grader, MultiGrader):
+            rewards = {key: _score_cpu(sub, ctx, errors, {}) for key, sub in grader.graders.items()}
+            scores.update(rewards)
+            return multi.combine(grader, rewards)
+        if isinstance(grader, StringCheckGrader):
+            return string_check.grade(grader, ctx)
+        if isinstance(grader, TextSimilarityGrader):
+            return text_similarity.grade(grader, ctx)  # not cosine: needs_io says so
+        raise TypeError(f"{grader.type} graders wait on I/O; needs_io() is out of date")
     except GradingError as exc:
         exc.apply(errors)
         return 0.0
@@ -199,10 +218,10 @@ async def arun_dict(
 
     The batch hot path: the caller parses the grader once and reuses the model.
     """
+    if not _needs_io_cached(model):
+        return run_dict(model, model_sample, item, sample=sample, options=options)
     started = time.perf_counter()
-    errors = new_errors()
-    scores: dict[str, float] = {}
-    ctx = GradeContext(sample={}, item={} if item is None else item, options=options or RunOptions())
+    errors, scores, ctx = _begin(item, options)
     try:
         ctx.sample = make_sample(model_sample, sample)
         reward = await _score(model, ctx, errors, scores)
@@ -210,6 +229,14 @@ async def arun_dict(
         exc.apply(errors)
         reward = 0.0
     return response_dict(model, reward, errors, scores, ctx, time.perf_counter() - started)
+
+
+def _begin(item: Any, options: RunOptions | None) -> tuple[dict[str, Any], dict[str, float], GradeContext]:
+    """A run's error flags, sub-scores and context (its sample is set once it has been read)."""
+    return new_errors(), {}, GradeContext(sample={}, item={} if item is None else item, options=options or _DEFAULT_OPTIONS)
+
+
+_DEFAULT_OPTIONS = RunOptions()
 
 
 def run_dict(
@@ -220,18 +247,20 @@ def run_dict(
     sample: Mapping[str, Any] | None = None,
     options: RunOptions | None = None,
 ) -> dict[str, Any]:
-    """Synchronous :func:`arun_dict`. A grader without I/O never suspends, so its coroutine
-    is driven to the end here without starting an event loop."""
-    coroutine = arun_dict(model, model_sample, item, sample=sample, options=options)
+    """Synchronous :func:`arun_dict`. A grader without I/O is graded by plain calls here, with
+    no coroutine and no event loop; one that waits on I/O runs in an event loop."""
     if _needs_io_cached(model):
-        response: dict[str, Any] = _run_in_loop(coroutine)
+        response: dict[str, Any] = _run_in_loop(arun_dict(model, model_sample, item, sample=sample, options=options))
         return response
+    started = time.perf_counter()
+    errors, scores, ctx = _begin(item, options)
     try:
-        coroutine.send(None)
-    except StopIteration as done:
-        return done.value  # type: ignore[no-any-return]
-    coroutine.close()
-    raise RuntimeError("a grader without I/O suspended; needs_io() is out of date")
+        ctx.sample = make_sample(model_sample, sample)
+        reward = _score_cpu(model, ctx, errors, scores)
+    except GradingError as exc:
+        exc.apply(errors)
+        reward = 0.0
+    return response_dict(model, reward, errors, scores, ctx, time.perf_counter() - started)
 
 
 _ALNUM = string.ascii_letters + string.digits
