@@ -21,6 +21,7 @@ from graders.context import (
 )
 from graders.errors import GradingError, SampleParseError
 from graders.flags import new_errors
+from graders.memo import by_identity
 from graders.models import (
     AnyGrader,
     LabelModelGrader,
@@ -46,20 +47,8 @@ def needs_io(grader: AnyGrader) -> bool:
     return isinstance(grader, PythonGrader | ScoreModelGrader | LabelModelGrader)
 
 
-# id(grader) -> (grader, needs_io): the answer for a grader reused row after row (batch).
-# The grader is kept in the entry so that its id cannot be reused while cached.
-_NEEDS_IO: dict[int, tuple[AnyGrader, bool]] = {}
-
-
-def _needs_io_cached(grader: AnyGrader) -> bool:
-    hit = _NEEDS_IO.get(id(grader))
-    if hit is not None and hit[0] is grader:
-        return hit[1]
-    if len(_NEEDS_IO) >= 256:
-        _NEEDS_IO.clear()
-    value = needs_io(grader)
-    _NEEDS_IO[id(grader)] = (grader, value)
-    return value
+# Whether a grader reused row after row (batch) waits on I/O, worked out once.
+_needs_io_cached = by_identity(needs_io)
 
 
 async def _dispatch(grader: AnyGrader, ctx: GradeContext, errors: dict[str, Any], scores: dict[str, float]) -> float:

@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from graders.context import GradeContext
-from graders.formula import compile_for_keys
+from graders.formula import Formula, compile_for_keys
+from graders.memo import by_identity
 from graders.models import AnyGrader, MultiGrader
 
 ScoreSub = Callable[[AnyGrader], Awaitable[float]]
@@ -28,5 +29,11 @@ async def sub_rewards(grader: MultiGrader, ctx: GradeContext, score_sub: ScoreSu
     return dict(zip(keys, rewards))
 
 
+@by_identity
+def _formula(grader: MultiGrader) -> Formula:
+    # Raises FormulaParseError (a bad formula, or keys it does not know): nothing is cached then.
+    return compile_for_keys(grader.calculate_output, frozenset(grader.graders))
+
+
 def combine(grader: MultiGrader, rewards: dict[str, float]) -> float:
-    return compile_for_keys(grader.calculate_output, frozenset(grader.graders)).evaluate(rewards)
+    return _formula(grader).evaluate(rewards)

@@ -13,16 +13,15 @@ An optional ``"id"`` is carried through. A row that does not fit raises
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 
 class RowError(ValueError):
     """The row cannot be graded as given; the message names the field."""
 
 
-@dataclass(frozen=True)
-class RowInput:
+class RowInput(NamedTuple):
+    # A NamedTuple, not a frozen dataclass: made once per row, and a tuple is built ~5x faster.
     item: Any
     model_sample: str | None = None
     sample: dict[str, Any] | None = None

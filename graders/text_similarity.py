@@ -7,6 +7,9 @@ in ``METRICS``. Inside multi and in /run the raw score is the reward; the Evals
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import cache
+
 from graders.context import GradeContext
 from graders.errors import MetricUnavailableError
 from graders.models import TextSimilarityGrader
@@ -16,11 +19,17 @@ def rendered_pair(grader: TextSimilarityGrader, ctx: GradeContext) -> tuple[str,
     return ctx.render(grader.input), ctx.render(grader.reference)
 
 
-def grade(grader: TextSimilarityGrader, ctx: GradeContext) -> float:
+@cache
+def _metrics() -> dict[str, Callable[[str, str], float]]:
+    # Imported on first use, not at module import: the CLI's start-up path does not need it.
     from metrics import METRICS
 
+    return METRICS
+
+
+def grade(grader: TextSimilarityGrader, ctx: GradeContext) -> float:
     text, reference = rendered_pair(grader, ctx)
-    metric = METRICS.get(grader.evaluation_metric)
+    metric = _metrics().get(grader.evaluation_metric)
     if metric is None:
         raise MetricUnavailableError(
             f"evaluation_metric '{grader.evaluation_metric}' is accepted but not computed by this "
