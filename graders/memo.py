@@ -15,7 +15,7 @@ K = TypeVar("K")
 V = TypeVar("V")
 
 
-class by_identity(Generic[K, V]):  # noqa: N801 - used as a decorator, named like functools.cache
+class by_identity(Generic[K, V]):  # lower case: used as a decorator, like functools.cache
     """``@by_identity`` on a one-argument function: its result, cached per argument object."""
 
     def __init__(self, compute: Callable[[K], V], size: int = 256) -> None:

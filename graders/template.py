@@ -16,7 +16,7 @@ import json
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any
 
 from graders.errors import InvalidVariableError
@@ -49,6 +49,17 @@ class Reference:
     namespace: str
     path: tuple[str | int, ...]
     text: str  # the expression as written, e.g. ``item.answers[0]``
+
+    @cached_property
+    def plain(self) -> bool:
+        """Only string keys, in a known namespace, not through sample.output_json (which has a
+        rule of its own): then ``context[ns][k1][k2]...`` gives what :func:`resolve` gives, or
+        fails where it fails."""
+        return (
+            self.namespace in NAMESPACES
+            and all(type(key) is str for key in self.path)
+            and not (self.namespace == "sample" and "output_json" in self.path)
+        )
 
     def __str__(self) -> str:
         return self.text
@@ -96,8 +107,18 @@ class CompiledTemplate:
         if not self.references:
             return self.literals[0]
         if len(self.references) == 1 and not self.literals[0] and not self.literals[1]:
-            # The common "{{ sample.output_text }}": no join needed.
-            return to_text(resolve(self.references[0], context))
+            # The common "{{ sample.output_text }}": no join needed, and first the plain lookup.
+            ref = self.references[0]
+            if ref.plain:
+                value = context.get(ref.namespace)
+                for key in ref.path:
+                    if type(value) is not dict or key not in value:
+                        break  # resolve() walks it again and raises the error that names the path
+                    value = value[key]
+                else:
+                    if type(value) is str:
+                        return value
+            return to_text(resolve(ref, context))
         out = [self.literals[0]]
         for ref, literal in zip(self.references, self.literals[1:]):
             out.append(to_text(resolve(ref, context)))

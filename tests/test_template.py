@@ -98,3 +98,33 @@ def test_grader_references_lists_every_reference_with_its_field_path() -> None:
         ("graders.b.input[0].content[0]", "item", ("question",)),
         ("graders.b.input[0].content[1].image_url", "item", ("images", 0)),
     ]
+
+
+_keys = st.sampled_from(["a", "b", "output_text", "0"])
+# JSON values whose object keys come from _keys, so that generated paths often resolve.
+_keyed_values = st.recursive(
+    json_scalars,
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(_keys, children, max_size=3),
+    max_leaves=10,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(item=_keyed_values, path=st.lists(_keys, max_size=3))
+def test_plain_lookup_fast_path_agrees_with_the_general_walk(item: Any, path: list[str]) -> None:
+    # CompiledTemplate.render tries context[ns][k1]... first for a lone {{ item.k1.k2 }}; it must
+    # give what the general walk (resolve + to_text) gives, or raise the same error.
+    from graders.template import resolve, to_text
+
+    template = "{{ " + ".".join(["item", *path]) + " }}"
+    context = {"sample": {"output_text": "x"}, "item": item}
+    ref = compile_template(template).references[0]
+    try:
+        expected: Any = to_text(resolve(ref, context))
+    except InvalidVariableError as exc:
+        expected = ("error", str(exc))
+    try:
+        got: Any = render(template, context)
+    except InvalidVariableError as exc:
+        got = ("error", str(exc))
+    assert got == expected
