@@ -198,13 +198,10 @@ def fast_decode(index: int, raw: bytes) -> Line:
 def _score_chunk(first: int, raws: list[bytes]) -> tuple[bytes, Summary]:
     assert _WORKER is not None, "worker not initialised"
     model, sample_field, template = _WORKER
+    outs = [score_line(model, fast_decode(first + offset, raw), sample_field) for offset, raw in enumerate(raws)]
     summary = template.empty_copy()
-    parts = []
-    for offset, raw in enumerate(raws):
-        out = score_line(model, fast_decode(first + offset, raw), sample_field)
-        summary.add(out)
-        parts.append(encode(out))
-    return b"".join(parts), summary
+    summary.add_many(outs)
+    return b"".join([encode(out) for out in outs]), summary
 
 
 def _chunked(raws: Iterable[tuple[int, bytes]], size: int) -> Iterator[tuple[int, list[bytes]]]:

@@ -59,8 +59,30 @@ class Distribution:
         self.sample = array("d")
         self._rng: random.Random | None = None  # made past SAMPLE_CAP only (keeps chunk summaries small)
 
+    def add_many(self, xs: list[float]) -> None:
+        """:meth:`add` each of ``xs``: built as a part with C-speed sums, then merged (a chunk of rows)."""
+        values = [x for x in xs if x == x]
+        self.nan += len(xs) - len(values)
+        if not values:
+            return
+        part = Distribution(self.lo, self.hi, len(self.bins))
+        part.n = len(values)
+        part.mean = math.fsum(values) / part.n
+        part.m2 = math.fsum([(x - part.mean) ** 2 for x in values])
+        part.min, part.max = min(values), max(values)
+        lo, hi, per_unit, bins, last = self.lo, self.hi, self._per_unit, part.bins, len(part.bins) - 1
+        for x in values:
+            if x < lo:
+                part.below += 1
+            elif x > hi:
+                part.above += 1
+            else:
+                i = int((x - lo) * per_unit)
+                bins[i if i < last else last] += 1
+        part.sample = array("d", values)
+        self.merge(part)
+
     def add(self, x: float) -> None:
-        # The per-row hot path of a batch (reward and every sub-reward): kept inline.
         if x != x:  # NaN: counted, kept out of every statistic
             self.nan += 1
             return
@@ -292,24 +314,51 @@ class Summary:
 
     def add(self, out: Mapping[str, Any]) -> None:
         """Count one output line (a scored row or an unreadable one)."""
+        counted = self._count(out)
+        if counted is not None:
+            reward, sub_rewards = counted
+            self.reward.add(reward)
+            for key, value in sub_rewards.items():
+                self._sub_distribution(key).add(_number(value))
+
+    def add_many(self, outs: Iterable[Mapping[str, Any]]) -> None:
+        """:meth:`add` each of ``outs`` (a worker's chunk): the rewards are gathered and added at once."""
+        rewards: list[float] = []
+        subs: dict[str, list[float]] = {}
+        for out in outs:
+            counted = self._count(out)
+            if counted is not None:
+                reward, sub_rewards = counted
+                rewards.append(reward)
+                for key, value in sub_rewards.items():
+                    series = subs.get(key)
+                    if series is None:
+                        series = subs[key] = []
+                    series.append(_number(value))
+        self.reward.add_many(rewards)
+        for key, series in subs.items():
+            self._sub_distribution(key).add_many(series)
+
+    def _sub_distribution(self, key: str) -> Distribution:
+        dist = self.sub_rewards.get(key)
+        if dist is None:
+            dist = self.sub_rewards[key] = Distribution()
+        return dist
+
+    def _count(self, out: Mapping[str, Any]) -> tuple[float, Mapping[str, Any]] | None:
+        """Everything of one output line but its reward distributions; (reward, sub_rewards) to add
+        to them, or None for an unreadable row."""
         self.rows += 1
         row = out["row"]
         if "error" in out:
             self.unreadable += 1
             self._errored(row, {"row": row, **_id(out), "unreadable": out["error"]})
-            return
+            return None
         self.scored += 1
-        reward = out["reward"]
-        reward = math.nan if reward is None else float(reward)
-        self.reward.add(reward)
+        reward = _number(out["reward"])
         if self.threshold is not None and reward >= self.threshold:
             self.passed += 1
         subs = out.get("sub_rewards") or {}
-        for key, value in subs.items():
-            dist = self.sub_rewards.get(key)
-            if dist is None:
-                dist = self.sub_rewards[key] = Distribution()
-            dist.add(math.nan if value is None else float(value))
         flags = _flags_of(out["metadata"]["errors"])
         if flags:
             self.flagged += 1
@@ -325,6 +374,7 @@ class Summary:
         if reward == reward and (len(self.lowest) < EXAMPLES or -self.lowest[0][0] > reward):
             info = info or {"row": row, **_id(out), "reward": reward, "sub_rewards": subs, "flags": flags}
             self._lowest((-reward, -row, info))
+        return reward, subs
 
     def _add_judge(self, model: str, counts: Mapping[str, Any]) -> None:
         total = self.judge.setdefault(model, {})
@@ -398,6 +448,11 @@ class Summary:
             "lowest_rows": self.lowest_rows(),
             "errored_rows": self.errored_rows(),
         }
+
+
+def _number(value: Any) -> float:
+    """A reward as the summary counts it: null (a reward that could not be produced) is NaN."""
+    return math.nan if value is None else float(value)
 
 
 def _id(out: Mapping[str, Any]) -> dict[str, Any]:

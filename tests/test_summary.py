@@ -122,6 +122,44 @@ def test_merging_chunks_equals_adding_one_by_one(values: list[float], chunk: int
     assert merged.percentiles() == whole.percentiles()
 
 
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.floats(min_value=-5, max_value=5) | st.just(math.nan), min_size=0, max_size=60), st.integers(1, 7))
+def test_adding_a_chunk_at_once_equals_adding_one_by_one(values: list[float], chunk: int) -> None:
+    # Distribution.add_many (a worker's chunk) against add() per value and the statistics module.
+    whole = Distribution()
+    for x in values:
+        whole.add(x)
+    many = Distribution()
+    for start in range(0, len(values), chunk):
+        many.add_many(values[start : start + chunk])
+    finite = [x for x in values if x == x]
+    assert (many.n, many.nan) == (whole.n, whole.nan) == (len(finite), len(values) - len(finite))
+    assert many.bins == whole.bins and many.below == whole.below and many.above == whole.above
+    assert many.percentiles() == whole.percentiles()
+    if finite:
+        assert many.mean == pytest.approx(statistics.fmean(finite), abs=1e-9)
+        assert many.std == pytest.approx(statistics.pstdev(finite), abs=1e-9)
+        assert (many.min, many.max) == (min(finite), max(finite))
+
+
+def test_summary_add_many_equals_add() -> None:
+    outs = [scored(i, (i % 5) / 4, {"a": (i % 3) / 2, "b": 1.0}) for i in range(40)]
+    outs[7] = scored(7, 0.0, {"a": 0.0, "b": 0.0}, invalid_variable_error=True)
+    outs[9] = {"row": 9, "error": {"message": "bad JSON", "line": 10}}
+    one, many = Summary.for_grader(MULTI, 0.5), Summary.for_grader(MULTI, 0.5)
+    for out in outs:
+        one.add(out)
+    many.add_many(outs)
+    a, b = one.to_json(), many.to_json()
+    assert a["reward"].pop("mean") == pytest.approx(b["reward"].pop("mean"))
+    assert a["reward"].pop("std") == pytest.approx(b["reward"].pop("std"))
+    for key in ("a", "b"):
+        for stat in ("mean", "std"):
+            assert a["sub_rewards"][key].pop(stat) == pytest.approx(b["sub_rewards"][key].pop(stat))
+    assert a == b
+
+
 def test_past_the_sample_cap_percentiles_come_from_a_uniform_sample(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(summary_mod, "SAMPLE_CAP", 1000)
     d = Distribution()
