@@ -388,3 +388,11 @@ def test_stdlib_conveniences_are_preloaded_only_where_a_source_names_them():
     unnamed = "import sys\ndef grade(s, i):\n    return 1.0 if ('dec' + 'imal') in sys.modules else 0.0\n"
     assert grade(named, {}, {}, LIMITS).value == 1.0
     assert grade(unnamed, {}, {}, LIMITS).value == 0.0
+
+
+def test_a_source_over_the_cache_limit_is_compiled_by_the_grade():
+    from graders.sandbox._server import CACHED_SOURCE_MAX
+
+    padding = "# " + "x" * 78 + "\n"
+    source = padding * (CACHED_SOURCE_MAX // len(padding) + 1) + "def grade(s, i):\n    return 0.5\n"
+    assert grade(source, {}, {}, LIMITS).value == 0.5

@@ -586,6 +586,10 @@ def _prepare_for_grades(iso: Isolation, workdir_env: str) -> None:
 ZYGOTE_MESSAGE = struct.Struct("QQ")
 ZYGOTE_REPLY = struct.Struct("Qq")  # (sequence number, pid or -errno)
 CODE_CACHE = 32  # compiled sources a zygote keeps; the server mirrors the count
+# Larger sources are compiled by each grade: OpenAI refuses 256 kB and more, and a zygote's
+# memory is copied (page tables) at every fork, so what it caches stays small.
+CACHED_SOURCE_MAX = 256 * 1024
+CACHED_CODE_MAX = 8 << 20
 COMPILE_TIMEOUT = 10.0
 
 
@@ -639,6 +643,10 @@ def _compile_isolated(source_fd: int) -> types.CodeType | None:
             if not chunk:
                 break
             chunks.append(chunk)
+            if sum(map(len, chunks)) > CACHED_CODE_MAX:  # too big to keep: the grade compiles it
+                os.kill(pid, signal.SIGKILL)
+                chunks.clear()
+                break
     finally:
         os.close(r)
         _, status = os.waitpid(pid, 0)
@@ -938,7 +946,7 @@ class Server:
         """The key of ``source`` in the zygote's code cache, sending it there first if new.
 
         0 (no cached code: the grade compiles the source itself) for a source that is not
-        valid UTF-8 text, e.g. one with lone surrogates from JSON escapes.
+        valid UTF-8 text (lone surrogates from JSON escapes) or is over CACHED_SOURCE_MAX.
         """
         key = z.codes.get(source)
         if key is not None:
@@ -946,6 +954,8 @@ class Server:
         try:
             data = source.encode("utf-8")
         except UnicodeEncodeError:
+            return 0
+        if len(data) > CACHED_SOURCE_MAX:
             return 0
         if len(z.codes) >= CODE_CACHE:
             z.sock.send(ZYGOTE_MESSAGE.pack(0, 0))  # the zygote forgets its codes too
