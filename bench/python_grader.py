@@ -36,11 +36,24 @@ def _stat(pid: int) -> tuple[float, int]:
     return ticks / os.sysconf("SC_CLK_TCK"), int(fields[7]) + int(fields[8])
 
 
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    for task in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{task}/children") as children:
+            found += [int(c) for c in children.read().split()]
+    return found
+
+
 def _usage(pool: sandbox_pool.Pool) -> tuple[float, int]:
-    # Grade processes are the server's children (clone(CLONE_PARENT)): its cutime covers them.
+    # Grade processes and source zygotes are the server's children (clone(CLONE_PARENT)): its
+    # cutime covers the reaped ones; the live ones (zygotes, as no grade is running when this
+    # is called) are counted from their own stat, along with their reaped children.
     cpu, faults = time.process_time(), _stat(os.getpid())[1]
-    for pid in (pool.server_pid, *pool.zygote_pids):
-        c, f = _stat(pid)
+    for pid in (pool.server_pid, *_children(pool.server_pid)):
+        try:
+            c, f = _stat(pid)
+        except FileNotFoundError:  # exited meanwhile: then counted in the server's cutime
+            continue
         cpu, faults = cpu + c, faults + f
     return cpu, faults
 

@@ -362,13 +362,52 @@ def test_grader_code_does_not_inherit_the_servers_future_flags():
     assert grade(source, {}, {}, LIMITS).value == 1.0  # again, from the cached code object
 
 
-def test_more_distinct_sources_than_the_code_cache_holds():
-    from graders.sandbox._server import CODE_CACHE
+def test_more_distinct_sources_than_source_zygotes():
+    from graders.sandbox._server import SOURCE_ZYGOTES
 
-    # Each source returns its own number; two passes, so evicted sources come back correctly.
-    sources = [f"def grade(s, i):\n    return {n}.0\n" for n in range(CODE_CACHE + 8)]
+    # Each source returns its own number; two passes, so retired source zygotes come back.
+    n = SOURCE_ZYGOTES + 4
+    sources = [f"def grade(s, i):\n    return {k}.0\n" for k in range(n)]
     for _ in range(2):
-        assert [grade(src, {}, {}, LIMITS).value for src in sources] == [float(n) for n in range(CODE_CACHE + 8)]
+        results = [grade(src, {}, {}, LIMITS) for src in sources]
+        assert [r.value for r in results] == [float(k) for k in range(n)], [r for r in results if r.kind != "value"]
+    # ... and interleaved, concurrently.
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(lambda k: grade(sources[k % n], {}, {}, LIMITS), range(3 * n)))
+    assert [r.value for r in results] == [float(k % n) for k in range(3 * n)], [r for r in results if r.kind != "value"]
+
+
+def test_a_grade_cannot_find_another_graders_source_in_its_memory():
+    # Grader A holds a marker; grader B then scans its own process memory for it. The marker is
+    # split in two so that B's code holds each half but never the whole. A zygote that kept
+    # other graders' compiled code (or read their sources) would leak it here.
+    first, second = "QZV8XK", "PW3JRM"
+    a = f"def grade(s, i):\n    marker = '{first}{second}'\n    return 1.0\n"
+    assert grade(a, {}, {}, LIMITS).value == 1.0
+    # ctypes, not /proc/self/mem: a grade that changed uid is not dumpable, so that is refused.
+    b = f"""
+import ctypes, re
+def grade(s, i):
+    found = 0
+    with open('/proc/self/maps') as maps:
+        for line in maps:
+            fields = line.split()
+            if 'r' not in fields[1] or (len(fields) > 5 and fields[5].startswith('[v')):
+                continue
+            lo, hi = (int(x, 16) for x in fields[0].split('-'))
+            chunk = ctypes.string_at(lo, hi - lo)
+            at = chunk.find(b'{first}')
+            while at >= 0:
+                if chunk[at + 6:at + 12] == b'{second}':
+                    found += 1
+                at = chunk.find(b'{first}', at + 1)
+    return float(found)
+"""
+    for source in (b, b.replace("import re", "import re, decimal")):  # from the lean and the warm zygote
+        result = grade(source, {}, {}, PythonLimits(timeout=20, memory_mb=1024, cpu_seconds=10))
+        assert result.kind == "value" and result.value == 0.0, result
 
 
 def test_a_source_that_breaks_the_compiler_is_a_runtime_error():

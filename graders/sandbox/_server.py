@@ -5,7 +5,7 @@ environment, stdin on /dev/null and no inherited descriptor but the control
 socket FD. It imports nothing from the toolkit, so user code never shares a
 process with it.
 
-Three kinds of process, so that forking stays cheap (in a VM a copy-on-write
+Four kinds of process, so that forking stays cheap (in a VM a copy-on-write
 page fault costs ~5 us, and a Python process that forks pays one for every page
 it writes afterwards):
 
@@ -20,9 +20,12 @@ it writes afterwards):
   rest go to the lean one, whose smaller address space makes each fork and exit
   cheaper (a grader that imports nothing costs ~10% less CPU). A zygote's loop
   does nothing but receive a grade's descriptors and fork, so it touches a handful
-  of pages per grade. It also keeps the last ``CODE_CACHE`` sources compiled (by a
-  short-lived helper under limits), so a grade inherits its code object instead of
-  compiling the source again;
+  of pages per grade. A base zygote never reads a source or a request;
+* *source zygotes*, cloned from a base zygote for each of the ``SOURCE_ZYGOTES``
+  sources graded most recently: each compiles its one source (in a helper under
+  limits) and clones that source's grades, which inherit the code object instead of
+  compiling it again. A process holds no other grader's code, so nothing of one
+  grader can be read from another's memory;
 * the *grade* process, created by a zygote with ``clone(CLONE_PARENT)``: it is
   the server's child (the server reaps it and gets its status and rusage), PID 1
   of a new PID namespace (every process the grade starts dies with it) and owner
@@ -43,7 +46,7 @@ Why the grade's path is written the way it is: every page a grade process writes
 after the clone is a copy-on-write fault (~3 us in a VM), and Python writes a page
 whenever it touches an object (reference counts). So the grade does as little
 Python as it can: marshal instead of json, a hand-made JSON answer for the common
-float result, no recompilation, and the short at-fork path of ``_clone``.
+float result, no recompilation (source zygotes), and the short at-fork path of ``_clone``.
 """
 
 from __future__ import annotations
@@ -580,14 +583,14 @@ def _prepare_for_grades(iso: Isolation, workdir_env: str) -> None:
     os.environ.update(env)
 
 
-# Zygote messages: (sequence number, code key). A grade: seq > 0, fds = [request, result, output],
-# key = the compiled source to use (0: none). A source to compile: seq = 0, key > 0, fds = [source].
-# Forget every compiled source: seq = 0, key = 0.
-ZYGOTE_MESSAGE = struct.Struct("QQ")
-ZYGOTE_REPLY = struct.Struct("Qq")  # (sequence number, pid or -errno)
-CODE_CACHE = 32  # compiled sources a zygote keeps; the server mirrors the count
+# Messages to a zygote: a sequence number. A grade: seq > 0, fds = [request, result, output].
+# Start a source zygote (base zygotes only): seq = 0, fds = [source memfd, the new zygote's socket].
+ZYGOTE_MESSAGE = struct.Struct("Q")
+# Replies: (sequence number, pid or -errno) per grade; a source zygote first sends (0, its pid).
+ZYGOTE_REPLY = struct.Struct("Qq")
+SOURCE_ZYGOTES = 8  # source zygotes kept (least recently used first out)
 # Larger sources are compiled by each grade: OpenAI refuses 256 kB and more, and a zygote's
-# memory is copied (page tables) at every fork, so what it caches stays small.
+# memory is copied (page tables) at every fork, so what it holds stays small.
 CACHED_SOURCE_MAX = 256 * 1024
 CACHED_CODE_MAX = 8 << 20
 COMPILE_TIMEOUT = 10.0
@@ -608,12 +611,12 @@ _PRELOADED: list[str] = []
 
 
 def _compile_isolated(source_fd: int) -> types.CodeType | None:
-    """The grader source in ``source_fd``, compiled by a short-lived child of this zygote.
+    """The grader source in ``source_fd``, compiled by a short-lived child of this process.
 
     compile() runs no user code, but a hostile source can still make it slow, hungry or (on
     some CPython versions) crash it: a child under limits takes that risk instead of the
-    zygote. None when it fails for any reason; the grade then compiles the source itself
-    and reports the error as usual.
+    source zygote. None when it fails for any reason; the grade then compiles the source
+    itself and reports the error as usual.
     """
     r, w = os.pipe()
     pid = os.fork()
@@ -657,10 +660,10 @@ def _compile_isolated(source_fd: int) -> types.CodeType | None:
 
 
 def _zygote(sock: socket.socket, preload: list[str], iso: Isolation) -> None:
-    """In a process forked from the server; never returns.
+    """A base zygote, in a process forked from the server at start; never returns.
 
-    Waits for one grade per message (its id and descriptors) and clones the grade process.
-    The loop is kept tiny on purpose: every page it writes is copied once per fork.
+    It never reads a request or a source: every grade cloned from it, and every source zygote,
+    holds nothing of any other grade.
     """
     global _BASELINE_VM
     try:
@@ -672,7 +675,6 @@ def _zygote(sock: socket.socket, preload: list[str], iso: Isolation) -> None:
         _PRELOADED[:] = loaded = _preload(preload)
         _BASELINE_VM = _vm_size()
         sock.send(json.dumps({"preloaded": loaded, "vm": _BASELINE_VM}).encode())
-        flags = iso.clone_flags()
         full_after_fork = _needs_full_after_fork()
         # Objects made so far are never freed: keep the collector off their pages, so that a
         # grade process does not copy them (copy-on-write) when it collects.
@@ -680,14 +682,44 @@ def _zygote(sock: socket.socket, preload: list[str], iso: Isolation) -> None:
         gc.freeze()
     except BaseException:
         os._exit(1)
+    _grade_loop(sock, iso, full_after_fork, None)
+
+
+def _source_zygote(base: socket.socket, fds: list[int], iso: Isolation, full_after_fork: bool) -> None:
+    """A zygote for one source, cloned from a base zygote; never returns.
+
+    It compiles the source once (in a helper under limits) and clones that source's grades,
+    which inherit the code object instead of compiling it again. It holds that source only:
+    a grade never shares a process image with another grader's code.
+    """
+    try:
+        _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # our parent is the server
+        base.close()
+        source_fd, sock_fd = fds
+        sock = socket.socket(fileno=sock_fd)
+        sock.send(ZYGOTE_REPLY.pack(0, os.getpid()))
+        code_object = _compile_isolated(source_fd)
+        os.close(source_fd)
+        gc.freeze()
+    except BaseException:
+        os._exit(1)
+    _grade_loop(sock, iso, full_after_fork, code_object)
+
+
+def _grade_loop(sock: socket.socket, iso: Isolation, full_after_fork: bool, code_object: types.CodeType | None) -> None:
+    """A zygote's loop: one clone per grade message, until the server closes the socket.
+
+    ``code_object``: the compiled source of a source zygote (None: a base zygote, whose grades
+    compile their source and which can start source zygotes).
+    """
     # Everything the loop uses is bound here: each object it touches after a clone is a page
     # copied (the grades share them), so the loop allocates and looks up as little as it can.
     recvmsg, send, close = sock.recvmsg, sock.send, os.close
     unpack, reply = ZYGOTE_MESSAGE.unpack, ZYGOTE_REPLY.pack
     fds_room = socket.CMSG_SPACE(3 * 4)
-    clone_args = _clone_args(flags)
-    # Compiled sources: a grade gets its code object by inheritance instead of compiling it.
-    codes: dict[int, types.CodeType | None] = {}
+    clone_args = _clone_args(iso.clone_flags())
+    # A source zygote is the server's child too (CLONE_PARENT), in the zygote's namespaces.
+    spawn_args = _clone_args(CLONE_PARENT | signal.SIGCHLD) if code_object is None else None
     while True:
         try:
             message, ancillary, _, _ = recvmsg(64, fds_room)
@@ -697,13 +729,15 @@ def _zygote(sock: socket.socket, preload: list[str], iso: Isolation) -> None:
             os._exit(0)
         # The only ancillary data the server sends: SCM_RIGHTS, a packed array of C ints.
         fds = memoryview(ancillary[0][2]).cast("i").tolist() if ancillary else []
-        seq, key = unpack(message)
+        (seq,) = unpack(message)
         if seq == 0:
-            if key == 0:
-                codes.clear()
-            elif fds:
-                codes[key] = _compile_isolated(fds[0])
-                gc.freeze()
+            if spawn_args is not None and len(fds) == 2:
+                try:
+                    pid = _clone(spawn_args, full_after_fork)
+                except OSError:
+                    pid = -1  # the server sees the new zygote's socket close
+                if pid == 0:
+                    _source_zygote(sock, fds, iso, full_after_fork)
             for fd in fds:
                 close(fd)
             continue
@@ -712,7 +746,7 @@ def _zygote(sock: socket.socket, preload: list[str], iso: Isolation) -> None:
         except OSError as exc:
             pid = -(exc.errno or 1)
         if pid == 0:
-            _child(seq, codes.get(key), fds, iso)
+            _child(seq, code_object, fds, iso)
         for fd in fds:
             close(fd)
         try:
@@ -722,27 +756,31 @@ def _zygote(sock: socket.socket, preload: list[str], iso: Isolation) -> None:
 
 
 class Zygote:
-    """The server's handle on one zygote process."""
+    """The server's handle on one zygote process (a base zygote, or a source zygote)."""
 
-    def __init__(self, name: str, preload: list[str], iso: Isolation) -> None:
-        self.name = name
+    def __init__(self, name: str, sock: socket.socket, pid: int | None) -> None:
+        self.name, self.sock, self.pid = name, sock, pid  # a source zygote's pid comes in its first reply
+        self.gone = False
+        self.preloaded: list[str] = []
+        self.baseline_vm = 0
+        sock.setblocking(False)
+
+    @classmethod
+    def start_base(cls, name: str, preload: list[str], iso: Isolation) -> Zygote:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         pid = os.fork()
         if pid == 0:
             ours.close()
             _zygote(theirs, preload, iso)
         theirs.close()
-        self.pid, self.sock = pid, ours
         ready = ours.recv(1 << 16)
         if not ready:
             os.waitpid(pid, 0)
             raise RuntimeError(f"the {name} zygote exited during start-up")
         info = json.loads(ready)
-        self.preloaded: list[str] = info["preloaded"]
-        self.baseline_vm: int = info["vm"]
-        # Mirror of the zygote's code cache: source -> key (see Server.code_key).
-        self.codes: dict[str, int] = {}
-        ours.setblocking(False)
+        z = cls(name, ours, pid)
+        z.preloaded, z.baseline_vm = info["preloaded"], info["vm"]
+        return z
 
 
 # ---------------------------------------------------------------- the server loop
@@ -785,7 +823,9 @@ class Server:
                                       or GRADES_PER_CORE * (os.cpu_count() or 1)))
         self.counter = 0
         self.earliest = math.inf  # no running grade's deadline is earlier (see serve)
-        self.code_keys = 0  # keys of the sources sent to zygotes to compile
+        # Source zygotes by (base kind, source), least recently used first.
+        self.sources: collections.OrderedDict[tuple[str, str], Zygote] = collections.OrderedDict()
+        self.zygote_by_pid: dict[int, Zygote] = {}
         self.preload = preload
         # The warm zygote's extra modules, as words: a source that names one goes there.
         warm_only = [name for name in (*CONVENIENCE_MODULES, *preload) if name not in sys.modules]
@@ -811,9 +851,49 @@ class Server:
         """The zygote of that kind, started (again) if needed."""
         z = self.zygotes[kind]
         if z is None:
-            z = Zygote(kind, [*CONVENIENCE_MODULES, *self.preload] if kind == "warm" else [], self.iso)
+            z = Zygote.start_base(kind, [*CONVENIENCE_MODULES, *self.preload] if kind == "warm" else [], self.iso)
             self.zygotes[kind] = z
+            assert z.pid is not None
+            self.zygote_by_pid[z.pid] = z
             self.sel.register(z.sock, selectors.EVENT_READ, z)
+        return z
+
+    def source_zygote(self, kind: str, source: str) -> Zygote | None:
+        """The zygote of this source (started from the base zygote ``kind`` if new), or None
+        for a source it would not hold (not UTF-8 text, or over CACHED_SOURCE_MAX)."""
+        key = (kind, source)
+        z = self.sources.get(key)
+        if z is not None:
+            self.sources.move_to_end(key)
+            return z
+        try:
+            data = source.encode("utf-8")
+        except UnicodeEncodeError:
+            return None
+        if len(data) > CACHED_SOURCE_MAX:
+            return None
+        base = self.zygote(kind)
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        fd = os.memfd_create("grader-source", os.MFD_CLOEXEC)
+        try:
+            _write_all(fd, data)
+            socket.send_fds(base.sock, [ZYGOTE_MESSAGE.pack(0)], [fd, theirs.fileno()])
+        except OSError:
+            ours.close()
+            return None
+        finally:
+            os.close(fd)
+            theirs.close()
+        z = Zygote(f"{kind} source", ours, None)
+        self.sel.register(ours, selectors.EVENT_READ, z)
+        self.sources[key] = z
+        if len(self.sources) > SOURCE_ZYGOTES:
+            _, oldest = self.sources.popitem(last=False)
+            # It clones the grades already sent to it, sees EOF, and exits (then zygote_gone).
+            try:
+                oldest.sock.shutdown(socket.SHUT_WR)
+            except OSError:
+                pass
         return z
 
     def route(self, source: str) -> str:
@@ -920,9 +1000,9 @@ class Server:
                 self.by_pid[pid] = grade
         else:
             try:
-                z = self.zygote(self.route(req["source"]))
-                key = self.code_key(z, req["source"])
-                socket.send_fds(z.sock, [ZYGOTE_MESSAGE.pack(seq, key)], [req_fd, w_res, w_out])
+                kind = self.route(req["source"])
+                z = self.source_zygote(kind, req["source"]) or self.zygote(kind)
+                socket.send_fds(z.sock, [ZYGOTE_MESSAGE.pack(seq)], [req_fd, w_res, w_out])
                 grade.zygote = z
             except (OSError, RuntimeError) as exc:
                 error = f"cannot reach the zygote: {exc}"
@@ -942,34 +1022,6 @@ class Server:
         self.sel.register(r_res, selectors.EVENT_READ, (grade, "res"))
         self.sel.register(r_out, selectors.EVENT_READ, (grade, "out"))
 
-    def code_key(self, z: Zygote, source: str) -> int:
-        """The key of ``source`` in the zygote's code cache, sending it there first if new.
-
-        0 (no cached code: the grade compiles the source itself) for a source that is not
-        valid UTF-8 text (lone surrogates from JSON escapes) or is over CACHED_SOURCE_MAX.
-        """
-        key = z.codes.get(source)
-        if key is not None:
-            return key
-        try:
-            data = source.encode("utf-8")
-        except UnicodeEncodeError:
-            return 0
-        if len(data) > CACHED_SOURCE_MAX:
-            return 0
-        if len(z.codes) >= CODE_CACHE:
-            z.sock.send(ZYGOTE_MESSAGE.pack(0, 0))  # the zygote forgets its codes too
-            z.codes.clear()
-        self.code_keys += 1
-        fd = os.memfd_create("grader-source", os.MFD_CLOEXEC)
-        try:
-            _write_all(fd, data)
-            socket.send_fds(z.sock, [ZYGOTE_MESSAGE.pack(0, self.code_keys)], [fd])
-        finally:
-            os.close(fd)
-        z.codes[source] = self.code_keys
-        return self.code_keys
-
     def read_zygote(self, z: Zygote) -> None:
         """(sequence number, pid or -errno) for each grade process the zygote cloned."""
         while True:
@@ -983,6 +1035,11 @@ class Server:
                 self.zygote_gone(z)
                 return
             seq, pid = ZYGOTE_REPLY.unpack(data)
+            if seq == 0:  # a source zygote's first word: its pid
+                z.pid = pid
+                if self.early.pop(pid, None) is None:  # else it has exited already: EOF follows
+                    self.zygote_by_pid[pid] = z
+                continue
             grade = self.grades.get(seq)
             if grade is None:
                 continue
@@ -1000,9 +1057,16 @@ class Server:
                 self.start_queued()
 
     def zygote_gone(self, z: Zygote) -> None:
-        if self.zygotes.get(z.name) is not z:
+        if z.gone:
             return
-        self.zygotes[z.name] = None
+        z.gone = True
+        if self.zygotes.get(z.name) is z:
+            self.zygotes[z.name] = None
+        for key, source_zygote in list(self.sources.items()):
+            if source_zygote is z:
+                del self.sources[key]
+        if z.pid is not None:
+            self.zygote_by_pid.pop(z.pid, None)
         try:
             self.sel.unregister(z.sock)
         except (KeyError, ValueError):
@@ -1080,10 +1144,11 @@ class Server:
                 self.finish(grade)
                 self.start_queued()
                 continue
-            for z in list(self.zygotes.values()):
-                if z is not None and z.pid == pid:
-                    self.zygote_gone(z)
-                    break
+            z = self.zygote_by_pid.get(pid)
+            if z is not None:
+                # Its last replies (the pids of grades it cloned) may still be unread: read
+                # them, up to the end of the socket, which then retires it (zygote_gone).
+                self.read_zygote(z)
             else:
                 self.early[pid] = (status, rusage)
 
@@ -1127,7 +1192,7 @@ class Server:
                     os.kill(grade.pid, signal.SIGKILL)
                 except OSError:
                     pass
-        for z in self.zygotes.values():
+        for z in [*self.zygotes.values(), *self.sources.values()]:
             if z is not None:
                 z.sock.close()  # the zygote sees EOF and exits
 
@@ -1160,9 +1225,11 @@ def main() -> None:
     server = Server(sock, iso, preload)
     iso.features["preloaded"] = server.preloaded
     iso.features["memory_baseline_mb"] = server.baseline_vm >> 20
-    iso.features["zygotes"] = "none (the server forks each grade)" if server.local else "lean + warm (preloaded)"
-    zygote_pids = [z.pid for z in server.zygotes.values() if z is not None]
-    server.send({"hello": iso.features, "warnings": iso.warnings, "pid": os.getpid(), "zygotes": zygote_pids})
+    iso.features["zygotes"] = (
+        "none (the server forks each grade)" if server.local
+        else f"lean + warm (preloaded), and one per source for the {SOURCE_ZYGOTES} latest sources"
+    )
+    server.send({"hello": iso.features, "warnings": iso.warnings, "pid": os.getpid()})
     try:
         server.serve()
     finally:

@@ -92,8 +92,6 @@ class Pool:
         ours.settimeout(None)
         self.features: dict[str, Any] = hello["hello"]
         self.server_pid: int = hello.get("pid", self.process.pid)
-        # The fork server's helper processes (zygotes), for CPU accounting in benchmarks.
-        self.zygote_pids: list[int] = list(hello.get("zygotes", []))
         self.warnings: list[str] = list(hello.get("warnings", []))
         for message in self.warnings:
             warnings.warn(f"python sandbox: {message}", SandboxWarning, stacklevel=3)
