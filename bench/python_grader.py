@@ -134,7 +134,8 @@ def main() -> None:
             "History of CPU per grade: one fork server with numpy forking every grade ~6.6 ms, ~870 faults "
             "(90-150 grades/s); lean and warm zygotes 5.2-6.5 ms, ~500 faults (238-361 grades/s); then "
             "(session 2) no full PyOS_AfterFork_Child in the lean zygote, the request in marshal, the "
-            "result as hand-made JSON, each recent source compiled once in a zygote of its own, LD_BIND_NOW in the server: "
+            "result as hand-made JSON, each recent source compiled once in a zygote of its own, "
+            "LD_BIND_NOW in the server: "
             "~3.2 ms, ~335 faults; and a lean zygote without the stdlib conveniences (they moved to the warm "
             "one): ~2.4-3.1 ms.",
         ]),

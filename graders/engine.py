@@ -222,7 +222,8 @@ async def arun_dict(
 
 def _begin(item: Any, options: RunOptions | None) -> tuple[dict[str, Any], dict[str, float], GradeContext]:
     """A run's error flags, sub-scores and context (its sample is set once it has been read)."""
-    return new_errors(), {}, GradeContext(sample={}, item={} if item is None else item, options=options or _DEFAULT_OPTIONS)
+    ctx = GradeContext(sample={}, item={} if item is None else item, options=options or _DEFAULT_OPTIONS)
+    return new_errors(), {}, ctx
 
 
 _DEFAULT_OPTIONS = RunOptions()
