@@ -385,7 +385,8 @@ def test_a_grade_cannot_find_another_graders_source_in_its_memory():
     # other graders' compiled code (or read their sources) would leak it here.
     first, second = "QZV8XK", "PW3JRM"
     a = f"def grade(s, i):\n    marker = '{first}{second}'\n    return 1.0\n"
-    assert grade(a, {}, {}, LIMITS).value == 1.0
+    for _ in range(3):  # graded again and again: A's source zygote holds its compiled code
+        assert grade(a, {}, {}, LIMITS).value == 1.0
     # ctypes, not /proc/self/mem: a grade that changed uid is not dumpable, so that is refused.
     b = f"""
 import ctypes, re
@@ -405,9 +406,11 @@ def grade(s, i):
                 at = chunk.find(b'{first}', at + 1)
     return float(found)
 """
-    for source in (b, b.replace("import re", "import re, decimal")):  # from the lean and the warm zygote
-        result = grade(source, {}, {}, PythonLimits(timeout=20, memory_mb=1024, cpu_seconds=10))
-        assert result.kind == "value" and result.value == 0.0, result
+    # From the lean and the warm zygote, then from B's own source zygotes (B graded again).
+    for source in (b, b.replace("import re", "import re, decimal")):
+        for _ in range(2):
+            result = grade(source, {}, {}, PythonLimits(timeout=20, memory_mb=1024, cpu_seconds=10))
+            assert result.kind == "value" and result.value == 0.0, result
 
 
 def test_a_source_that_breaks_the_compiler_is_a_runtime_error():

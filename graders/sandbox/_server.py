@@ -826,6 +826,8 @@ class Server:
         # Source zygotes by (base kind, source), least recently used first.
         self.sources: collections.OrderedDict[tuple[str, str], Zygote] = collections.OrderedDict()
         self.zygote_by_pid: dict[int, Zygote] = {}
+        # Hashes of (kind, source) graded once without a source zygote (see source_zygote).
+        self.seen_once: collections.OrderedDict[int, None] = collections.OrderedDict()
         self.preload = preload
         # The warm zygote's extra modules, as words: a source that names one goes there.
         warm_only = [name for name in (*CONVENIENCE_MODULES, *preload) if name not in sys.modules]
@@ -860,12 +862,19 @@ class Server:
 
     def source_zygote(self, kind: str, source: str) -> Zygote | None:
         """The zygote of this source (started from the base zygote ``kind`` if new), or None
-        for a source it would not hold (not UTF-8 text, or over CACHED_SOURCE_MAX)."""
+        for a source it would not hold (not UTF-8 text, or over CACHED_SOURCE_MAX) or that is
+        graded for the first time (a one-off grade compiles faster than a zygote starts)."""
         key = (kind, source)
         z = self.sources.get(key)
         if z is not None:
             self.sources.move_to_end(key)
             return z
+        seen = hash(key)
+        if seen not in self.seen_once:
+            self.seen_once[seen] = None
+            if len(self.seen_once) > 8 * SOURCE_ZYGOTES:
+                self.seen_once.popitem(last=False)
+            return None
         try:
             data = source.encode("utf-8")
         except UnicodeEncodeError:
