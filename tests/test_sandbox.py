@@ -379,17 +379,12 @@ def test_more_distinct_sources_than_source_zygotes():
     assert [r.value for r in results] == [float(k % n) for k in range(3 * n)], [r for r in results if r.kind != "value"]
 
 
-def test_a_grade_cannot_find_another_graders_source_in_its_memory():
-    # Grader A holds a marker; grader B then scans its own process memory for it. The marker is
-    # split in two so that B's code holds each half but never the whole. A zygote that kept
-    # other graders' compiled code (or read their sources) would leak it here.
-    first, second = "QZV8XK", "PW3JRM"
-    a = f"def grade(s, i):\n    marker = '{first}{second}'\n    return 1.0\n"
-    for _ in range(3):  # graded again and again: A's source zygote holds its compiled code
-        assert grade(a, {}, {}, LIMITS).value == 1.0
-    # ctypes, not /proc/self/mem: a grade that changed uid is not dumpable, so that is refused.
-    b = f"""
-import ctypes, re
+def _scan_source(first: str, second: str, extra_import: str = "") -> str:
+    """A grader counting, in its own memory, the places where ``first`` is followed by ``second``
+    (its code holds each half, never the whole). ctypes, not /proc/self/mem: a grade that
+    changed uid is not dumpable, so that is refused."""
+    return f"""
+import ctypes{extra_import}
 def grade(s, i):
     found = 0
     with open('/proc/self/maps') as maps:
@@ -401,13 +396,23 @@ def grade(s, i):
             chunk = ctypes.string_at(lo, hi - lo)
             at = chunk.find(b'{first}')
             while at >= 0:
-                if chunk[at + 6:at + 12] == b'{second}':
+                if chunk[at + {len(first)}:at + {len(first) + len(second)}] == b'{second}':
                     found += 1
                 at = chunk.find(b'{first}', at + 1)
     return float(found)
 """
+
+
+def test_a_grade_cannot_find_another_graders_source_in_its_memory():
+    # Grader A holds a marker; grader B then scans its own process memory for it. The marker is
+    # split in two so that B's code holds each half but never the whole. A zygote that kept
+    # other graders' compiled code (or read their sources) would leak it here.
+    first, second = "QZV8XK", "PW3JRM"
+    a = f"def grade(s, i):\n    marker = '{first}{second}'\n    return 1.0\n"
+    for _ in range(3):  # graded again and again: A's source zygote holds its compiled code
+        assert grade(a, {}, {}, LIMITS).value == 1.0
     # From the lean and the warm zygote, then from B's own source zygotes (B graded again).
-    for source in (b, b.replace("import re", "import re, decimal")):
+    for source in (_scan_source(first, second), _scan_source(first, second, ", decimal")):
         for _ in range(2):
             result = grade(source, {}, {}, PythonLimits(timeout=20, memory_mb=1024, cpu_seconds=10))
             assert result.kind == "value" and result.value == 0.0, result
@@ -438,3 +443,33 @@ def test_a_source_over_the_cache_limit_is_compiled_by_the_grade():
     padding = "# " + "x" * 78 + "\n"
     source = padding * (CACHED_SOURCE_MAX // len(padding) + 1) + "def grade(s, i):\n    return 0.5\n"
     assert grade(source, {}, {}, LIMITS).value == 0.5
+
+
+def test_a_zygote_restarted_after_a_kill_holds_nothing_of_earlier_requests():
+    # Requests whose items hold a marker pass through the fork server. Then the lean zygotes
+    # (base and per-source) are killed from outside; the replacement must not come from the
+    # server's memory, where the items' bytes may linger.
+    first, second = "MK4TQ9", "ZR7WLC"
+    echo = "def grade(s, i):\n    return float(len(i['m']))\n"
+    for _ in range(20):
+        assert grade(echo, {}, {"m": first + second}, LIMITS).value == 12.0
+    server = get_pool().server_pid
+    children = []
+    for task in os.listdir(f"/proc/{server}/task"):
+        with open(f"/proc/{server}/task/{task}/children") as handle:
+            children += [int(pid) for pid in handle.read().split()]
+    def maps(pid: int) -> str:
+        with open(f"/proc/{pid}/maps") as handle:
+            return handle.read()
+
+    lean = [pid for pid in children if "numpy" not in maps(pid)]
+    assert lean, children
+    for pid in lean:
+        os.kill(pid, 9)
+    limits = PythonLimits(timeout=20, memory_mb=1024, cpu_seconds=10)
+    deadline = time.monotonic() + 10
+    while True:  # the grade right after the kill may meet the dying zygote: start_failed
+        result = grade(_scan_source(first, second), {}, {}, limits)
+        if result.kind == "value" or time.monotonic() > deadline:
+            break
+    assert result.kind == "value" and result.value == 0.0, result

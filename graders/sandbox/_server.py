@@ -584,7 +584,8 @@ def _prepare_for_grades(iso: Isolation, workdir_env: str) -> None:
 
 
 # Messages to a zygote: a sequence number. A grade: seq > 0, fds = [request, result, output].
-# Start a source zygote (base zygotes only): seq = 0, fds = [source memfd, the new zygote's socket].
+# From base zygotes only: start a source zygote: seq = 0, fds = [source memfd, its socket];
+# start a base zygote in place of one that died: seq = 0 + its preload as JSON, fds = [its socket].
 ZYGOTE_MESSAGE = struct.Struct("Q")
 # Replies: (sequence number, pid or -errno) per grade; a source zygote first sends (0, its pid).
 ZYGOTE_REPLY = struct.Struct("Qq")
@@ -660,7 +661,8 @@ def _compile_isolated(source_fd: int) -> types.CodeType | None:
 
 
 def _zygote(sock: socket.socket, preload: list[str], iso: Isolation) -> None:
-    """A base zygote, in a process forked from the server at start; never returns.
+    """A base zygote, forked from the server at start (before any request) or cloned from the
+    other base zygote to replace one that died; never returns.
 
     It never reads a request or a source: every grade cloned from it, and every source zygote,
     holds nothing of any other grade.
@@ -672,9 +674,11 @@ def _zygote(sock: socket.socket, preload: list[str], iso: Isolation) -> None:
         os.closerange(3, fd)
         os.closerange(fd + 1, 1 << 20)
         _prepare_for_grades(iso, GRADE_DIR)
-        _PRELOADED[:] = loaded = _preload(preload)
+        loaded = _preload(preload)
+        # A replacement cloned from the warm zygote has its packages too (for the at-fork path).
+        _PRELOADED[:] = sorted({*_PRELOADED, *loaded})
         _BASELINE_VM = _vm_size()
-        sock.send(json.dumps({"preloaded": loaded, "vm": _BASELINE_VM}).encode())
+        sock.send(json.dumps({"preloaded": loaded, "vm": _BASELINE_VM, "pid": os.getpid()}).encode())
         full_after_fork = _needs_full_after_fork()
         # Objects made so far are never freed: keep the collector off their pages, so that a
         # grade process does not copy them (copy-on-write) when it collects.
@@ -715,29 +719,32 @@ def _grade_loop(sock: socket.socket, iso: Isolation, full_after_fork: bool, code
     # Everything the loop uses is bound here: each object it touches after a clone is a page
     # copied (the grades share them), so the loop allocates and looks up as little as it can.
     recvmsg, send, close = sock.recvmsg, sock.send, os.close
-    unpack, reply = ZYGOTE_MESSAGE.unpack, ZYGOTE_REPLY.pack
+    unpack_from, reply = ZYGOTE_MESSAGE.unpack_from, ZYGOTE_REPLY.pack
     fds_room = socket.CMSG_SPACE(3 * 4)
     clone_args = _clone_args(iso.clone_flags())
     # A source zygote is the server's child too (CLONE_PARENT), in the zygote's namespaces.
     spawn_args = _clone_args(CLONE_PARENT | signal.SIGCHLD) if code_object is None else None
     while True:
         try:
-            message, ancillary, _, _ = recvmsg(64, fds_room)
+            message, ancillary, _, _ = recvmsg(4096, fds_room)
         except OSError:
             os._exit(1)
         if not message:
             os._exit(0)
         # The only ancillary data the server sends: SCM_RIGHTS, a packed array of C ints.
         fds = memoryview(ancillary[0][2]).cast("i").tolist() if ancillary else []
-        (seq,) = unpack(message)
+        (seq,) = unpack_from(message)
         if seq == 0:
-            if spawn_args is not None and len(fds) == 2:
+            if spawn_args is not None and len(fds) in (1, 2):
                 try:
                     pid = _clone(spawn_args, full_after_fork)
                 except OSError:
                     pid = -1  # the server sees the new zygote's socket close
-                if pid == 0:
+                if pid == 0 and len(fds) == 2:
                     _source_zygote(sock, fds, iso, full_after_fork)
+                if pid == 0:
+                    sock.close()
+                    _zygote(socket.socket(fileno=fds[0]), json.loads(message[ZYGOTE_MESSAGE.size:]), iso)
             for fd in fds:
                 close(fd)
             continue
@@ -766,19 +773,29 @@ class Zygote:
         sock.setblocking(False)
 
     @classmethod
-    def start_base(cls, name: str, preload: list[str], iso: Isolation) -> Zygote:
+    def start_base(cls, name: str, preload: list[str], iso: Isolation, clone_from: Zygote | None) -> Zygote:
+        """A base zygote: cloned from ``clone_from`` (another base zygote, which holds nothing of
+        any request) or, at start, forked from the server (which then holds none yet either)."""
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        pid = os.fork()
-        if pid == 0:
-            ours.close()
-            _zygote(theirs, preload, iso)
-        theirs.close()
-        ready = ours.recv(1 << 16)
+        try:
+            if clone_from is not None:
+                message = ZYGOTE_MESSAGE.pack(0) + json.dumps(preload).encode()
+                socket.send_fds(clone_from.sock, [message], [theirs.fileno()])
+            elif os.fork() == 0:
+                ours.close()
+                _zygote(theirs, preload, iso)
+        finally:
+            theirs.close()
+        ours.settimeout(60)  # its preload imports (numpy) take a moment
+        try:
+            ready = ours.recv(1 << 16)
+        except OSError:
+            ready = b""
         if not ready:
-            os.waitpid(pid, 0)
+            ours.close()
             raise RuntimeError(f"the {name} zygote exited during start-up")
         info = json.loads(ready)
-        z = cls(name, ours, pid)
+        z = cls(name, ours, info["pid"])
         z.preloaded, z.baseline_vm = info["preloaded"], info["vm"]
         return z
 
@@ -853,7 +870,11 @@ class Server:
         """The zygote of that kind, started (again) if needed."""
         z = self.zygotes[kind]
         if z is None:
-            z = Zygote.start_base(kind, [*CONVENIENCE_MODULES, *self.preload] if kind == "warm" else [], self.iso)
+            # A replacement is cloned from the other base zygote: forked from the server, it would
+            # inherit what is left in the server's memory of earlier requests.
+            alive = [other for other in self.zygotes.values() if other is not None and not other.gone]
+            preload = [*CONVENIENCE_MODULES, *self.preload] if kind == "warm" else []
+            z = Zygote.start_base(kind, preload, self.iso, alive[0] if alive else None)
             self.zygotes[kind] = z
             assert z.pid is not None
             self.zygote_by_pid[z.pid] = z
