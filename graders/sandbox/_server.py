@@ -585,7 +585,8 @@ def _prepare_for_grades(iso: Isolation, workdir_env: str) -> None:
 
 # Messages to a zygote: a sequence number. A grade: seq > 0, fds = [request, result, output].
 # From base zygotes only: start a source zygote: seq = 0, fds = [source memfd, its socket];
-# start a base zygote in place of one that died: seq = 0 + its preload as JSON, fds = [its socket].
+# start a base zygote in place of one that died: seq = 0, fds = [its socket] (where the server
+# then sends its preload list as JSON).
 ZYGOTE_MESSAGE = struct.Struct("Q")
 # Replies: (sequence number, pid or -errno) per grade; a source zygote first sends (0, its pid).
 ZYGOTE_REPLY = struct.Struct("Qq")
@@ -719,21 +720,21 @@ def _grade_loop(sock: socket.socket, iso: Isolation, full_after_fork: bool, code
     # Everything the loop uses is bound here: each object it touches after a clone is a page
     # copied (the grades share them), so the loop allocates and looks up as little as it can.
     recvmsg, send, close = sock.recvmsg, sock.send, os.close
-    unpack_from, reply = ZYGOTE_MESSAGE.unpack_from, ZYGOTE_REPLY.pack
+    unpack, reply = ZYGOTE_MESSAGE.unpack, ZYGOTE_REPLY.pack
     fds_room = socket.CMSG_SPACE(3 * 4)
     clone_args = _clone_args(iso.clone_flags())
     # A source zygote is the server's child too (CLONE_PARENT), in the zygote's namespaces.
     spawn_args = _clone_args(CLONE_PARENT | signal.SIGCHLD) if code_object is None else None
     while True:
         try:
-            message, ancillary, _, _ = recvmsg(4096, fds_room)
+            message, ancillary, _, _ = recvmsg(64, fds_room)
         except OSError:
             os._exit(1)
         if not message:
             os._exit(0)
         # The only ancillary data the server sends: SCM_RIGHTS, a packed array of C ints.
         fds = memoryview(ancillary[0][2]).cast("i").tolist() if ancillary else []
-        (seq,) = unpack_from(message)
+        (seq,) = unpack(message)
         if seq == 0:
             if spawn_args is not None and len(fds) in (1, 2):
                 try:
@@ -744,7 +745,8 @@ def _grade_loop(sock: socket.socket, iso: Isolation, full_after_fork: bool, code
                     _source_zygote(sock, fds, iso, full_after_fork)
                 if pid == 0:
                     sock.close()
-                    _zygote(socket.socket(fileno=fds[0]), json.loads(message[ZYGOTE_MESSAGE.size:]), iso)
+                    new = socket.socket(fileno=fds[0])
+                    _zygote(new, json.loads(new.recv(1 << 16)), iso)
             for fd in fds:
                 close(fd)
             continue
@@ -779,8 +781,8 @@ class Zygote:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         try:
             if clone_from is not None:
-                message = ZYGOTE_MESSAGE.pack(0) + json.dumps(preload).encode()
-                socket.send_fds(clone_from.sock, [message], [theirs.fileno()])
+                socket.send_fds(clone_from.sock, [ZYGOTE_MESSAGE.pack(0)], [theirs.fileno()])
+                ours.send(json.dumps(preload).encode())
             elif os.fork() == 0:
                 ours.close()
                 _zygote(theirs, preload, iso)
