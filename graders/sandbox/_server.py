@@ -841,6 +841,7 @@ class Server:
         self.max_running = max(1, int(os.environ.get("GRADERS_SANDBOX_CONCURRENCY")
                                       or GRADES_PER_CORE * (os.cpu_count() or 1)))
         self.counter = 0
+        self.pristine = True  # no request has reached this process yet (see zygote)
         self.earliest = math.inf  # no running grade's deadline is earlier (see serve)
         # Source zygotes by (base kind, source), least recently used first.
         self.sources: collections.OrderedDict[tuple[str, str], Zygote] = collections.OrderedDict()
@@ -875,6 +876,9 @@ class Server:
             # A replacement is cloned from the other base zygote: forked from the server, it would
             # inherit what is left in the server's memory of earlier requests.
             alive = [other for other in self.zygotes.values() if other is not None and not other.gone]
+            if not alive and not self.pristine:
+                # Nothing clean left to clone: exit, and the host starts a fresh fork server.
+                raise SystemExit("both base zygotes are gone; the fork server restarts")
             preload = [*CONVENIENCE_MODULES, *self.preload] if kind == "warm" else []
             z = Zygote.start_base(kind, preload, self.iso, alive[0] if alive else None)
             self.zygotes[kind] = z
@@ -974,6 +978,7 @@ class Server:
         data = self.sock.recv(1 << 20)
         if not data:
             return False
+        self.pristine = False
         self.inbuf += data
         while len(self.inbuf) >= 4:
             (size,) = struct.unpack(">I", self.inbuf[:4])
