@@ -21,7 +21,7 @@ class RowError(ValueError):
 
 
 class RowInput(NamedTuple):
-    # A NamedTuple, not a frozen dataclass: made once per row, and a tuple is built ~5x faster.
+    # A NamedTuple, not a frozen dataclass: made once per row, and a tuple is cheaper to build.
     item: Any
     model_sample: str | None = None
     sample: dict[str, Any] | None = None
