@@ -12,15 +12,19 @@ it writes afterwards):
 * the *server* (this module's ``main``) isolates itself once, then supervises:
   it reads requests, owns every pipe, timeout and exit status. It never forks
   per grade, so its own work costs no copy-on-write faults;
-* two *zygotes*, forked from the server at start: a lean one, with only the
-  modules the server itself needs (json, re, collections, math, random, ...), and
-  a warm one that has also imported the stdlib modules graders often use
+* two *base zygotes*: a lean one, forked from the server at start (before any
+  request), with only the modules the server itself needs (json, re, collections,
+  math, random, ...), and a warm one, cloned from it, that has also imported the
+  stdlib modules graders often use
   (``CONVENIENCE_MODULES``) and the preloaded packages (numpy). A grade whose
   source names one of the warm zygote's extra modules goes to the warm one; the
   rest go to the lean one, whose smaller address space makes each fork and exit
   cheaper (a grader that imports nothing costs ~10% less CPU). A zygote's loop
   does nothing but receive a grade's descriptors and fork, so it touches a handful
-  of pages per grade. A base zygote never reads a source or a request;
+  of pages per grade. A base zygote never reads a source or a request; one that
+  dies is replaced by a clone of the other (never a fork of the server, whose memory
+  holds what is left of earlier requests), and with both gone the server exits so
+  that the host starts a fresh one;
 * *source zygotes*, cloned from a base zygote for each of the ``SOURCE_ZYGOTES``
   sources graded most recently: each compiles its one source (in a helper under
   limits) and clones that source's grades, which inherit the code object instead of
