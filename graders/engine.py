@@ -52,11 +52,12 @@ _needs_io_cached = by_identity(needs_io)
 
 
 async def _dispatch(grader: AnyGrader, ctx: GradeContext, errors: dict[str, Any], scores: dict[str, float]) -> float:
+    """A grader that waits on I/O (see :func:`_score`, which sends the others to _score_cpu)."""
     match grader:
         case StringCheckGrader():
-            return string_check.grade(grader, ctx)
+            raise TypeError("string_check does no I/O; needs_io() is out of date")
         case TextSimilarityGrader():
-            return await text_similarity.agrade(grader, ctx)
+            return await text_similarity.agrade(grader, ctx)  # cosine
         case PythonGrader():
             from graders import python_grader
 
@@ -70,7 +71,7 @@ async def _dispatch(grader: AnyGrader, ctx: GradeContext, errors: dict[str, Any]
             async def score_sub(sub: AnyGrader) -> float:
                 return await _score(sub, ctx, errors, {})
 
-            rewards = await multi.sub_rewards(grader, ctx, score_sub, concurrent=_needs_io_cached(grader))
+            rewards = await multi.sub_rewards(grader, score_sub)
             scores.update(rewards)
             return multi.combine(grader, rewards)
         case _:

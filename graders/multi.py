@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from graders.context import GradeContext
 from graders.formula import Formula, compile_for_keys
 from graders.memo import by_identity
 from graders.models import AnyGrader, MultiGrader
@@ -17,15 +16,13 @@ from graders.models import AnyGrader, MultiGrader
 ScoreSub = Callable[[AnyGrader], Awaitable[float]]
 
 
-async def sub_rewards(grader: MultiGrader, ctx: GradeContext, score_sub: ScoreSub, concurrent: bool) -> dict[str, float]:
-    keys = list(grader.graders)
-    if concurrent:
-        import asyncio  # only graders that wait on I/O get here
+async def sub_rewards(grader: MultiGrader, score_sub: ScoreSub) -> dict[str, float]:
+    """Every sub-grader at once; only a multi that waits on I/O gets here (the engine scores
+    one without I/O by plain calls)."""
+    import asyncio  # not at module level: the CLI's start-up path does not need it
 
-        rewards = await asyncio.gather(*(score_sub(grader.graders[k]) for k in keys))
-    else:
-        # No I/O: plain awaits finish without an event loop (see engine.run).
-        rewards = [await score_sub(grader.graders[k]) for k in keys]
+    keys = list(grader.graders)
+    rewards = await asyncio.gather(*(score_sub(grader.graders[k]) for k in keys))
     return dict(zip(keys, rewards))
 
 
